@@ -1,0 +1,297 @@
+"""Vocabulary analysis: one category per token id, exactly as `method.md` §1 describes.
+
+For every id: `s = decode([id])`, `ids = encode(s)`, then OK / OK_SPECIAL /
+UNREACHABLE_SPECIAL / PARTIAL_UTF8 / UNREACHABLE_SINGLE / UNREACHABLE_MULTI. Tokenizers
+that prepend a space (SentencePiece's dummy prefix) are handled with a one-token
+sentinel (« or ») put in front of the text and of the ids, then dropped.
+
+Everything runs through the backend's batch calls: two encode batches and two decode
+batches for the whole vocabulary instead of a Python loop per token. The paper's
+report-level counts and, for every unreachable token, the cause are derived from it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from auditor.loaders.bytelevel import char_to_byte
+from auditor.loaders.view import TokenizerView, TokenKind
+
+SPACE_MARKERS = " ▁_Ġ"
+SENTINELS = ("«", "»")  # the reference's; more are tried only when neither is one token
+FALLBACK_SENTINELS = ("§", "¶", "@", "#", "|", "~")
+_BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
+
+
+class Category(str, enum.Enum):
+    OK = "OK"
+    OK_SPECIAL = "OK_SPECIAL"
+    UNREACHABLE_SPECIAL = "UNREACHABLE_SPECIAL"
+    PARTIAL_UTF8 = "PARTIAL_UTF8"
+    UNREACHABLE_SINGLE = "UNREACHABLE_SINGLE_TOKEN"
+    UNREACHABLE_MULTI = "UNREACHABLE_MULTI_TOKEN"
+
+    @property
+    def reachable(self) -> bool:
+        return self in (Category.OK, Category.OK_SPECIAL)
+
+    @property
+    def unreachable(self) -> bool:
+        return self in (Category.UNREACHABLE_SPECIAL, Category.UNREACHABLE_SINGLE, Category.UNREACHABLE_MULTI)
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a token cannot be produced: a stable code and a sentence for people."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class VocabularyAnalysis:
+    """Per-id facts (lists indexed by id; None for holes) and the report-level counts."""
+
+    categories: list[Category | None]
+    decoded: list[str | None]
+    reencoded: dict[int, tuple[int, ...]]  # only for ids whose round trip is not [id]
+    single_byte: frozenset[int]
+    special_pattern: frozenset[int]
+    causes: dict[int, Cause]
+    sentinel: str | None  # the leading-space sentinel used, None when not needed
+    sentinel_failures: tuple[int, ...] = field(default=())
+
+    def category_counts(self) -> dict[str, int]:
+        counts = Counter(c.value for c in self.categories if c is not None)
+        return {c.value: counts.get(c.value, 0) for c in Category}
+
+    def paper_unreachable(self) -> list[int]:
+        """Unreachable ids as the paper counts them: not single-byte, not special-looking."""
+        excl = self.single_byte | self.special_pattern
+        return [i for i, c in enumerate(self.categories) if c is not None and c.unreachable and i not in excl]
+
+    def paper_partial_utf8(self) -> list[int]:
+        excl = self.single_byte | self.special_pattern
+        return [i for i, c in enumerate(self.categories) if c is Category.PARTIAL_UTF8 and i not in excl]
+
+    def paper_counts(self) -> dict[str, int]:
+        return {
+            "single_byte": len(self.single_byte),
+            "special": len(self.special_pattern),
+            "unreachable": len(self.paper_unreachable()),
+            "partial_utf8": len(self.paper_partial_utf8()),
+        }
+
+
+# --- the analysis -----------------------------------------------------------------
+
+
+def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
+    ids = view.ids
+    sentinel = _choose_sentinels(view)
+    decoded = _decode_each(view, ids, sentinel)
+    reencoded, failures = _encode_all(view, decoded, sentinel)
+
+    size = view.vocab_size
+    categories: list[Category | None] = [None] * size
+    decoded_by_id: list[str | None] = [None] * size
+    off: dict[int, tuple[int, ...]] = {}
+    for tid, s, enc in zip(ids, decoded, reencoded):
+        decoded_by_id[tid] = s
+        if len(enc) == 1 and enc[0] == tid:
+            categories[tid] = Category.OK_SPECIAL if view.is_special(tid) else Category.OK
+            continue
+        off[tid] = tuple(enc)
+        if looks_special(s):
+            categories[tid] = Category.UNREACHABLE_SPECIAL
+        elif "\ufffd" in s:
+            categories[tid] = Category.PARTIAL_UTF8
+        elif len(enc) == 1:
+            categories[tid] = Category.UNREACHABLE_SINGLE
+        else:
+            categories[tid] = Category.UNREACHABLE_MULTI
+
+    single = frozenset(i for i in ids if is_single_byte(view, i))
+    special = frozenset(i for i in ids if looks_special_piece(view.pieces[i] or ""))
+    causes = {
+        tid: explain_unreachable(view, tid, decoded_by_id[tid] or "", off[tid])
+        for tid in ids
+        if categories[tid] is not None and categories[tid].unreachable  # type: ignore[union-attr]
+    }
+    return VocabularyAnalysis(
+        categories=categories,
+        decoded=decoded_by_id,
+        reencoded=off,
+        single_byte=single,
+        special_pattern=special,
+        causes=causes,
+        sentinel=sentinel[0][0] if sentinel else None,
+        sentinel_failures=tuple(failures),
+    )
+
+
+def looks_special(s: str) -> bool:
+    """The reference's test on decoded text: [..] or <..> holding a letter, length >= 3."""
+    return len(s) >= 3 and s[0] in "[<" and s[-1] in "]>" and any(c.isalpha() for c in s)
+
+
+def looks_special_piece(piece: str) -> bool:
+    """The report-level test on the raw piece: ASCII letter inside, byte pieces excluded."""
+    return (
+        len(piece) >= 3
+        and piece[0] in "[<"
+        and piece[-1] in "]>"
+        and any(c.isalpha() and ord(c) < 128 for c in piece)
+        and not piece.startswith("<0x")
+    )
+
+
+def is_single_byte(view: TokenizerView, tid: int) -> bool:
+    """Byte-fallback <0xNN>; one byte-alphabet character (byte-level BPE); one ASCII character."""
+    piece = view.pieces[tid] or ""
+    if view.byte_level:
+        if len(piece) == 1 and piece in char_to_byte():
+            return True
+        return bool(_BYTE_PIECE.match(piece))
+    if _BYTE_PIECE.match(piece):
+        return True
+    return len(piece) == 1 and ord(piece) < 128
+
+
+# --- leading-space handling ---------------------------------------------------------
+
+
+def needs_sentinel(view: TokenizerView) -> bool:
+    """True when encoding 'test' yields a first token that starts with a space marker."""
+    enc = view.encode("test")
+    if not enc:
+        return False
+    first = enc[0]
+    piece = view.pieces[first] if 0 <= first < view.vocab_size else None
+    tb = view.token_bytes[first] if 0 <= first < view.vocab_size else None
+    return bool(piece and piece[0] in SPACE_MARKERS) or bool(tb and tb[:1] == b" ")
+
+
+def _choose_sentinels(view: TokenizerView) -> list[tuple[str, int]]:
+    """Sentinels (text, id) that encode to exactly one token, or [] when none is needed."""
+    if not needs_sentinel(view):
+        return []
+    for group in (SENTINELS, FALLBACK_SENTINELS):
+        encs = view.encode_batch(list(group))
+        found = [(c, e[0]) for c, e in zip(group, encs) if len(e) == 1]
+        if found:
+            return found
+    return []
+
+
+def _decode_each(view: TokenizerView, ids: Sequence[int], sentinels: list[tuple[str, int]]) -> list[str]:
+    if not sentinels:
+        return view.decode_batch([[i] for i in ids])
+    out: list[str | None] = [None] * len(ids)
+    todo = list(range(len(ids)))
+    for text, sid in sentinels:
+        if not todo:
+            break
+        decoded = view.decode_batch([[sid, ids[k]] for k in todo])
+        left = []
+        for k, d in zip(todo, decoded):
+            if d.startswith(" "):  # some decoders keep the dummy-prefix space (Mistral)
+                d = d[1:]
+            if d.startswith(text):
+                out[k] = d[len(text) :]
+            else:
+                left.append(k)
+        todo = left
+    if todo:
+        plain = view.decode_batch([[ids[k]] for k in todo])
+        for k, d in zip(todo, plain):
+            out[k] = d
+    return out  # type: ignore[return-value]
+
+
+def _encode_all(
+    view: TokenizerView, texts: Sequence[str], sentinels: list[tuple[str, int]]
+) -> tuple[list[list[int]], list[int]]:
+    if not sentinels:
+        return view.encode_batch(texts), []
+    out: list[list[int] | None] = [None] * len(texts)
+    todo = list(range(len(texts)))
+    for text, sid in sentinels:
+        if not todo:
+            break
+        encoded = view.encode_batch([text + texts[k] for k in todo])
+        left = []
+        for k, e in zip(todo, encoded):
+            if e and e[0] == sid:
+                out[k] = e[1:]
+            else:
+                left.append(k)
+        todo = left
+    failures = list(todo)
+    if todo:
+        plain = view.encode_batch([texts[k] for k in todo])
+        for k, e in zip(todo, plain):
+            out[k] = e
+    return out, failures  # type: ignore[return-value]
+
+
+# --- causes -----------------------------------------------------------------------
+
+
+def _show(s: str) -> str:
+    from auditor.escape import escape_text
+
+    return '"' + escape_text(s) + '"'
+
+
+def explain_unreachable(view: TokenizerView, tid: int, s: str, enc: Sequence[int]) -> Cause:
+    """The first explanation that holds, most specific first."""
+    kind = view.kinds[tid]
+    tb = view.token_bytes[tid]
+    pieces = [view.pieces[i] or "?" for i in enc]
+
+    if kind in (TokenKind.CONTROL, TokenKind.UNKNOWN):
+        return Cause("control-token", "control token: plain text does not produce it, by design")
+    if kind == TokenKind.BYTE and len(enc) == 1 and view.kinds[enc[0]] != TokenKind.BYTE:
+        return Cause(
+            "byte-fallback-duplicate",
+            f"byte-fallback piece whose byte is also the normal piece {_show(pieces[0])} (id {enc[0]})",
+        )
+    for at in view.added_tokens:
+        if at.id != tid and at.content and at.content in s:
+            return Cause(
+                "added-token-shadow",
+                f"added token {_show(at.content)} (id {at.id}) is matched first inside its text",
+            )
+    if tb is not None and "\ufffd" not in s and s.encode("utf-8") != tb:
+        return Cause(
+            "lossy-decode",
+            f"decode([{tid}]) gives {_show(s)}, not the token's own text {_show(tb.decode('utf-8', 'replace'))}",
+        )
+    if view.unk_id is not None and view.unk_id in enc:
+        return Cause("unknown-characters", "part of its text is not in the vocabulary and becomes <unk>")
+    normalized = view.normalize(s)
+    if normalized is not None and normalized != s:
+        return Cause("normalizer", f"the normaliser changes its text {_show(s)} into {_show(normalized)}")
+    parts = view.pre_tokenize(normalized if normalized is not None else s)
+    if parts is not None and len(parts) > 1:
+        shown = ", ".join(_show(p) for p in parts[:6]) + (", ..." if len(parts) > 6 else "")
+        return Cause("pre-tokenizer", f"the pre-tokenizer splits its text into {len(parts)} pieces: {shown}")
+    if view.model_type == "bpe":
+        merges = view.bpe_merges()
+        if merges is not None and tb is not None and len(tb) > 1 and tid not in {m[2] for m in merges}:
+            return Cause("no-merge", "no BPE merge produces it: an orphan vocabulary entry")
+        return Cause(
+            "merge-order",
+            "the BPE merges segment its text differently: " + " + ".join(_show(p) for p in pieces[:8]),
+        )
+    if view.model_type == "unigram":
+        return Cause(
+            "segmentation",
+            "the unigram model prefers another segmentation: " + " + ".join(_show(p) for p in pieces[:8]),
+        )
+    return Cause("re-encodes", "its text encodes as " + " + ".join(_show(p) for p in pieces[:8]))

@@ -1,0 +1,58 @@
+"""Values that flow from rules to reporters: severities and findings."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+class Severity(str, enum.Enum):
+    """How bad a finding is. Ordered: error > warning > info."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One defect a rule found. Frozen: reporters and baselines may hash and sort them.
+
+    `token_id` is None for findings about the tokenizer as a whole. `token` is the
+    escaped, terminal-safe rendering of the token (see `auditor.escape`). `details`
+    holds rule-specific facts; it must be JSON-serialisable and deterministic.
+    """
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    artifact: str
+    token_id: int | None = None
+    token: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def sort_key(self) -> tuple:
+        return (
+            self.artifact,
+            self.code,
+            -1 if self.token_id is None else self.token_id,
+            self.message,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity.value,
+            "message": self.message,
+            "artifact": self.artifact,
+            "token_id": self.token_id,
+            "token": self.token,
+            "details": dict(self.details),
+        }

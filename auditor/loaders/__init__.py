@@ -1,0 +1,103 @@
+"""Turn any tokenizer artifact on disk into a `TokenizerView`; the format is read from the content."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.errors import InputError, UserError
+from auditor.loaders.view import AddedToken, TokenizerView, TokenKind
+
+__all__ = ["LoadOptions", "TokenizerView", "TokenKind", "AddedToken", "detect_format", "load_tokenizer"]
+
+_HEAD = 4096
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What a rank file cannot say about itself (tiktoken presets), from the CLI."""
+
+    preset: str | None = None
+    pattern: str | None = None
+    specials: dict[str, int] = field(default_factory=dict)
+
+
+def detect_format(path: Path, head: bytes) -> str:
+    """'gguf', 'tokenizer.json', 'tiktoken' or 'sentencepiece', from the first bytes."""
+    if not head:
+        raise InputError(path, "empty file")
+    if head.startswith(b"GGUF"):
+        return "gguf"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"{"):
+        return "tokenizer.json"
+    from auditor.loaders.tiktoken_file import looks_like_tiktoken
+
+    if looks_like_tiktoken(stripped):
+        return "tiktoken"
+    # SentencePiece ModelProto: field 1 (pieces), length-delimited: first byte 0x0a.
+    if head[:1] == b"\x0a":
+        return "sentencepiece"
+    raise InputError(
+        path, "unknown format: not a tokenizer.json, SentencePiece model, tiktoken rank file or GGUF file"
+    )
+
+
+def load_tokenizer(path: str | Path, options: LoadOptions | None = None) -> TokenizerView:
+    """Load a file or an HF-style folder. User-caused problems raise `UserError`."""
+    options = options or LoadOptions()
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{path}: no such file or directory")
+    if p.is_dir():
+        return _load_folder(p, options)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(_HEAD)
+    except OSError as exc:
+        raise InputError(p, f"cannot read ({exc.strerror})") from None
+    return _load_file(p, detect_format(p, head), options)
+
+
+def _load_file(p: Path, fmt: str, options: LoadOptions) -> TokenizerView:
+    if fmt == "gguf":
+        from auditor.loaders.gguf_file import load_gguf
+
+        return load_gguf(p)
+    if fmt == "tokenizer.json":
+        from auditor.loaders.hf_json import load_tokenizer_json
+
+        view = load_tokenizer_json(p)
+        return view
+    data = p.read_bytes()
+    if fmt == "tiktoken":
+        from auditor.loaders.tiktoken_file import load_tiktoken
+
+        return load_tiktoken(
+            p, data, preset=options.preset, pattern=options.pattern, specials=dict(options.specials) or None
+        )
+    from auditor.loaders.sentencepiece_model import load_sentencepiece
+
+    return load_sentencepiece(p, data)
+
+
+_FOLDER_FILES = ("tokenizer.json", "tokenizer.model", "*.tiktoken", "*.gguf")
+
+
+def _load_folder(folder: Path, options: LoadOptions) -> TokenizerView:
+    """An HF-style folder: tokenizer.json first, then tokenizer.model, a rank file, a GGUF, slow files."""
+    for pattern in _FOLDER_FILES:
+        matches = sorted(folder.glob(pattern))
+        if len(matches) > 1:
+            raise UserError(f"{folder}: several {pattern} files; name the one to lint")
+        if matches:
+            return load_tokenizer(matches[0], options)
+    slow = ("vocab.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model", "tokenizer_config.json")
+    if any((folder / name).exists() for name in slow):
+        from auditor.loaders.hf_folder import load_slow_folder
+
+        return load_slow_folder(folder)
+    raise UserError(
+        f"{folder}: no tokenizer found (looked for tokenizer.json, tokenizer.model, *.tiktoken, *.gguf, "
+        "vocab.json/merges.txt, vocab.txt)"
+    )

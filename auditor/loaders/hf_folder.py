@@ -1,0 +1,91 @@
+"""HF tokenizer folders without tokenizer.json: the slow files through `transformers`.
+
+Local files only and never `trust_remote_code`: a folder whose tokenizer needs remote
+code is refused with a clear message rather than executed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from auditor.errors import InputError, MissingExtraError
+from auditor.loaders.bytelevel import piece_to_bytes
+from auditor.loaders.view import TokenizerView, TokenKind
+
+_BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
+
+
+class TransformersBackend:
+    def __init__(self, tok: Any) -> None:
+        import transformers
+
+        self._tok = tok
+        self.implementation = f"transformers {transformers.__version__} {type(tok).__name__}"
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        return self._tok(list(texts), add_special_tokens=False)["input_ids"]
+
+    def decode_batch(self, seqs: Sequence[Sequence[int]]) -> list[str]:
+        return [
+            self._tok.decode(list(s), skip_special_tokens=False, clean_up_tokenization_spaces=False) for s in seqs
+        ]
+
+    def normalize(self, text: str) -> str | None:
+        return None
+
+    def pre_tokenize(self, text: str) -> list[str] | None:
+        return None
+
+
+def load_slow_folder(folder: Path) -> TokenizerView:
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise MissingExtraError(f"{folder}: a tokenizer folder without tokenizer.json", "transformers", "model") from None
+    try:
+        tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, trust_remote_code=False)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(folder, f"transformers cannot load this tokenizer folder: {first}") from None
+    size = len(tok)
+    pieces: list[str | None] = list(tok.convert_ids_to_tokens(list(range(size))))
+    special = set(tok.all_special_ids)
+    added = {i: t for i, t in tok.added_tokens_decoder.items()}
+    byte_level = sum(1 for p in pieces if p and p.startswith("Ġ")) > size / 10
+    token_bytes: list[bytes | None] = []
+    kinds: list[TokenKind] = []
+    for i, piece in enumerate(pieces):
+        if piece is None:
+            token_bytes.append(None)
+            kinds.append(TokenKind.UNUSED)
+        elif i in special:
+            token_bytes.append(None)
+            kinds.append(TokenKind.UNKNOWN if i == tok.unk_token_id else TokenKind.CONTROL)
+        elif i in added:
+            token_bytes.append(added[i].content.encode("utf-8"))
+            kinds.append(TokenKind.USER_DEFINED)
+        elif _BYTE_PIECE.match(piece) and not byte_level:
+            token_bytes.append(bytes([int(piece[3:5], 16)]))
+            kinds.append(TokenKind.BYTE)
+        else:
+            kinds.append(TokenKind.NORMAL)
+            if byte_level:
+                token_bytes.append(piece_to_bytes(piece))
+            else:
+                token_bytes.append(piece.replace("▁", " ").encode("utf-8"))
+    return TokenizerView(
+        path=str(folder),
+        format="hf-folder",
+        backend=TransformersBackend(tok),
+        pieces=pieces,
+        token_bytes=token_bytes,
+        kinds=kinds,
+        byte_level=byte_level,
+        model_type="unknown",
+        unk_id=tok.unk_token_id,
+        config={"tokenizer_class": type(tok).__name__},
+    )

@@ -1,0 +1,199 @@
+"""HF `tokenizer.json` through the `tokenizers` library (Rust, batch encode on all cores)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from auditor.errors import InputError
+from auditor.loaders.bytelevel import piece_to_bytes
+from auditor.loaders.view import AddedToken, TokenizerView, TokenKind
+
+_BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
+
+
+def _components(node: Any) -> list[dict]:
+    """Flatten a normalizer/pre-tokenizer/decoder node, expanding Sequence nodes."""
+    if not isinstance(node, dict):
+        return []
+    if node.get("type") == "Sequence":
+        out: list[dict] = []
+        for key in ("normalizers", "pretokenizers", "decoders"):
+            for child in node.get(key) or []:
+                out.extend(_components(child))
+        return out
+    return [node]
+
+
+class TokenizersBackend:
+    """Encode/decode through a `tokenizers.Tokenizer`."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        import tokenizers
+
+        self._tok = tokenizer
+        self.implementation = f"tokenizers {tokenizers.__version__}"
+        batch = getattr(tokenizer, "encode_batch_fast", None)
+        self._encode = batch if batch is not None else tokenizer.encode_batch
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self._encode(list(texts), add_special_tokens=False)]
+
+    def decode_batch(self, seqs: Sequence[Sequence[int]]) -> list[str]:
+        return self._tok.decode_batch([list(s) for s in seqs], skip_special_tokens=False)
+
+    def normalize(self, text: str) -> str | None:
+        norm = self._tok.normalizer
+        return text if norm is None else norm.normalize_str(text)
+
+    def pre_tokenize(self, text: str) -> list[str] | None:
+        pre = self._tok.pre_tokenizer
+        if pre is None:
+            return [text]
+        return [piece for piece, _ in pre.pre_tokenize_str(text)]
+
+
+def load_tokenizer_json(path: Path, text: str | None = None) -> TokenizerView:
+    """Load an HF tokenizer.json file (already known to be JSON)."""
+    from tokenizers import Tokenizer
+
+    if text is None:
+        text = _read_text(path)
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("model"), dict):
+        raise InputError(path, "JSON without a 'model' object: not an HF tokenizer.json")
+    try:
+        tok = Tokenizer.from_str(text)
+    except Exception as exc:  # the Rust error names the field
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(path, f"tokenizers cannot load this tokenizer.json: {first}") from None
+    return view_from_tokenizer(tok, spec, path=str(path), fmt="tokenizer.json")
+
+
+def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> TokenizerView:
+    """Build the view of a `tokenizers.Tokenizer` and its parsed JSON spec."""
+    model = spec["model"]
+    model_type = str(model.get("type", "unknown")).lower()
+    vocab = tok.get_vocab(with_added_tokens=True)
+    size = max(vocab.values()) + 1 if vocab else 0
+    pieces: list[str | None] = [None] * size
+    for piece, idx in vocab.items():
+        pieces[idx] = piece
+
+    pre_parts = _components(spec.get("pre_tokenizer"))
+    dec_parts = _components(spec.get("decoder"))
+    norm_parts = _components(spec.get("normalizer"))
+    byte_level = any(p.get("type") == "ByteLevel" for p in pre_parts + dec_parts)
+    metaspace = any(p.get("type") == "Metaspace" for p in pre_parts + dec_parts) or any(
+        p.get("type") == "Replace" and "▁" in json.dumps(p, ensure_ascii=False) for p in dec_parts + norm_parts
+    )
+    byte_fallback = bool(model.get("byte_fallback"))
+    prefix = model.get("continuing_subword_prefix") if model_type == "wordpiece" else None
+
+    added: list[AddedToken] = []
+    for idx, at in sorted(tok.get_added_tokens_decoder().items()):
+        added.append(
+            AddedToken(
+                id=idx,
+                content=at.content,
+                special=bool(at.special),
+                normalized=bool(at.normalized),
+                lstrip=bool(at.lstrip),
+                rstrip=bool(at.rstrip),
+                single_word=bool(at.single_word),
+            )
+        )
+    added_by_id = {a.id: a for a in added}
+
+    unk_token = model.get("unk_token")
+    unk_id: int | None = None
+    if model_type == "unigram" and model.get("unk_id") is not None:
+        unk_id = int(model["unk_id"])
+    elif isinstance(unk_token, str) and unk_token in vocab:
+        unk_id = vocab[unk_token]
+
+    token_bytes: list[bytes | None] = [None] * size
+    kinds: list[TokenKind] = [TokenKind.UNUSED] * size
+    for idx, piece in enumerate(pieces):
+        if piece is None:
+            continue
+        at = added_by_id.get(idx)
+        if at is not None:
+            if at.special:
+                kinds[idx], token_bytes[idx] = TokenKind.CONTROL, None
+            else:
+                kinds[idx], token_bytes[idx] = TokenKind.USER_DEFINED, at.content.encode("utf-8")
+            continue
+        if idx == unk_id:
+            kinds[idx] = TokenKind.UNKNOWN
+            continue
+        kinds[idx] = TokenKind.NORMAL
+        if byte_level:
+            token_bytes[idx] = piece_to_bytes(piece)
+            continue
+        m = _BYTE_PIECE.match(piece) if byte_fallback else None
+        if m:
+            kinds[idx], token_bytes[idx] = TokenKind.BYTE, bytes([int(m.group(1), 16)])
+            continue
+        text = piece
+        if prefix and text.startswith(prefix) and len(text) > len(prefix):
+            text = text[len(prefix) :]
+        if metaspace:
+            text = text.replace("▁", " ")
+        token_bytes[idx] = text.encode("utf-8")
+
+    merges = _merge_triples(model, vocab) if model_type == "bpe" else None
+    config = {
+        "normalizer": spec.get("normalizer"),
+        "pre_tokenizer": spec.get("pre_tokenizer"),
+        "decoder": spec.get("decoder"),
+        "post_processor": spec.get("post_processor"),
+        "byte_fallback": byte_fallback,
+        "metaspace": metaspace,
+    }
+    return TokenizerView(
+        path=path,
+        format=fmt,
+        backend=TokenizersBackend(tok),
+        pieces=pieces,
+        token_bytes=token_bytes,
+        kinds=kinds,
+        byte_level=byte_level,
+        model_type=model_type,
+        merges=merges,
+        added_tokens=added,
+        unk_id=unk_id,
+        continuation_prefix=prefix,
+        config=config,
+    )
+
+
+def _merge_triples(model: dict, vocab: dict[str, int]) -> list[tuple[int, int, int]]:
+    """Merges as (left, right, merged) ids; entries naming unknown pieces are skipped."""
+    prefix = model.get("continuing_subword_prefix") or ""
+    out = []
+    for m in model.get("merges") or []:
+        if isinstance(m, str):
+            parts = m.split(" ")
+            if len(parts) != 2:
+                continue
+            left, right = parts
+        else:
+            left, right = m[0], m[1]
+        merged = left + (right[len(prefix) :] if prefix and right.startswith(prefix) else right)
+        a, b, c = vocab.get(left), vocab.get(right), vocab.get(merged)
+        if a is not None and b is not None and c is not None:
+            out.append((a, b, c))
+    return out
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text: not a tokenizer.json") from None

@@ -1,0 +1,150 @@
+"""The backend-neutral tokenizer view every analysis and rule reads.
+
+Loaders turn a file (tokenizer.json, SentencePiece .model, tiktoken ranks, GGUF, ...)
+into a `TokenizerView`. Nothing downstream imports a tokenizer library: it asks the
+view for pieces, bytes and kinds, and calls `encode_batch` / `decode_batch`, which the
+loader's backend implements with the fastest batch API of its library.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+
+class TokenKind(str, enum.Enum):
+    """What a vocabulary entry is, independent of the format it came from."""
+
+    NORMAL = "normal"
+    BYTE = "byte"  # byte-fallback piece <0xNN>
+    CONTROL = "control"  # special / control token (<s>, <|endoftext|>)
+    USER_DEFINED = "user_defined"  # added or user-defined token, matched in text
+    UNUSED = "unused"  # declared unused / reserved by the format
+    UNKNOWN = "unknown"  # the <unk> token
+
+
+class Backend(Protocol):
+    """What a loader must provide. Batch calls: the analysis never loops per token."""
+
+    implementation: str
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """Encode without adding BOS/EOS."""
+
+    def decode_batch(self, seqs: Sequence[Sequence[int]]) -> list[str]:
+        """Decode without skipping special tokens and without clean-up of spaces."""
+
+    def normalize(self, text: str) -> str | None:
+        """The normaliser's output, or None when the backend cannot tell."""
+
+    def pre_tokenize(self, text: str) -> list[str] | None:
+        """The pre-tokenizer's pieces of (normalised) text, or None when unknown."""
+
+
+def worker_threads() -> int:
+    """Threads for batch encoding: all cores, unless TOKAUDIT_THREADS says otherwise."""
+    env = os.environ.get("TOKAUDIT_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class AddedToken:
+    """A token matched in the raw text before the model runs (HF added tokens)."""
+
+    id: int
+    content: str
+    special: bool
+    normalized: bool = False
+    lstrip: bool = False
+    rstrip: bool = False
+    single_word: bool = False
+
+
+@dataclass
+class TokenizerView:
+    """One tokenizer, whatever its format.
+
+    Per id: `pieces[id]` (raw vocabulary string, None for holes in the id space),
+    `token_bytes[id]` (exact bytes the token stands for, None for control tokens and
+    holes), `kinds[id]`. `merges` are (left_id, right_id, merged_id) triples in priority
+    order when the format has BPE merges. `config` carries format facts that rules use
+    (model type, normaliser, pre-tokenizer, flags), as plain JSON-like data.
+    """
+
+    path: str
+    format: str
+    backend: Backend
+    pieces: list[str | None]
+    token_bytes: list[bytes | None]
+    kinds: list[TokenKind]
+    byte_level: bool = False
+    model_type: str = "unknown"  # bpe, unigram, wordpiece, wordlevel
+    merges: list[tuple[int, int, int]] | None = None
+    merges_factory: Callable[[], list[tuple[int, int, int]]] | None = None
+    added_tokens: list[AddedToken] = field(default_factory=list)
+    unk_id: int | None = None
+    continuation_prefix: str | None = None  # WordPiece "##"
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.pieces)
+        if len(self.token_bytes) != n or len(self.kinds) != n:
+            raise ValueError("pieces, token_bytes and kinds must have one entry per id")
+
+    @property
+    def implementation(self) -> str:
+        return self.backend.implementation
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids, holes included (max id + 1)."""
+        return len(self.pieces)
+
+    @property
+    def ids(self) -> list[int]:
+        """The ids that exist (holes left out)."""
+        return [i for i, p in enumerate(self.pieces) if p is not None]
+
+    def bpe_merges(self) -> list[tuple[int, int, int]] | None:
+        """Merges in priority order; formats that only imply them (tiktoken) build them here, once."""
+        if self.merges is None and self.merges_factory is not None:
+            self.merges = self.merges_factory()
+            self.merges_factory = None
+        return self.merges
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.backend.encode_batch(texts)
+
+    def decode_batch(self, seqs: Sequence[Sequence[int]]) -> list[str]:
+        return self.backend.decode_batch(seqs)
+
+    def encode(self, text: str) -> list[int]:
+        return self.backend.encode_batch([text])[0]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.backend.decode_batch([ids])[0]
+
+    def normalize(self, text: str) -> str | None:
+        return self.backend.normalize(text)
+
+    def pre_tokenize(self, text: str) -> list[str] | None:
+        return self.backend.pre_tokenize(text)
+
+    def is_special(self, token_id: int) -> bool:
+        """Special/control tokens of the tokenizer itself (its own flags, not a pattern)."""
+        return self.kinds[token_id] in (TokenKind.CONTROL, TokenKind.UNKNOWN)
+
+    def describe(self) -> dict[str, Any]:
+        """The artifact entry of a report."""
+        return {
+            "path": self.path,
+            "format": self.format,
+            "vocab_size": self.vocab_size,
+            "implementation": self.implementation,
+            "model_type": self.model_type,
+            "byte_level": self.byte_level,
+        }
