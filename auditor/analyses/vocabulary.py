@@ -23,7 +23,9 @@ from auditor.loaders.view import TokenizerView, TokenKind
 
 SPACE_MARKERS = " ▁_Ġ"
 SENTINELS = ("«", "»")  # the reference's; more are tried only when neither is one token
-FALLBACK_SENTINELS = ("§", "¶", "@", "#", "|", "~")
+# Tried in order when neither « nor » is one token (small unigram models): the first
+# three that are, as a cascade, since a sentinel may merge with some texts.
+FALLBACK_SENTINELS = tuple("§¶@#|~^`\"',.:;!?()[]{}*&%$=+<>/\\-")
 _BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
 
 
@@ -182,9 +184,9 @@ def _choose_sentinels(view: TokenizerView) -> list[tuple[str, int]]:
         return []
     for group in (SENTINELS, FALLBACK_SENTINELS):
         encs = view.encode_batch(list(group))
-        found = [(c, e[0]) for c, e in zip(group, encs) if len(e) == 1]
+        found = [(c, e[0]) for c, e in zip(group, encs) if len(e) == 1 and e[0] != view.unk_id]
         if found:
-            return found
+            return found[:3]
     return []
 
 
@@ -256,6 +258,8 @@ def explain_unreachable(view: TokenizerView, tid: int, s: str, enc: Sequence[int
 
     if kind in (TokenKind.CONTROL, TokenKind.UNKNOWN):
         return Cause("control-token", "control token: plain text does not produce it, by design")
+    if kind == TokenKind.UNUSED:
+        return Cause("unused-token", "declared unused: the tokenizer never produces it")
     if kind == TokenKind.BYTE and len(enc) == 1 and view.kinds[enc[0]] != TokenKind.BYTE:
         return Cause(
             "byte-fallback-duplicate",

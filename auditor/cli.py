@@ -1,0 +1,249 @@
+"""The command line: parse, build the run, call the engine, pick the reporter, set the exit code.
+
+Exit codes: 0 no failing findings, 1 failing findings, 2 usage/input/internal error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any, Iterator, Optional
+
+import typer
+
+from auditor import __version__
+from auditor.errors import UserError
+
+app = typer.Typer(
+    name="tokaudit",
+    help="Audit tokenizers before and after training: unreachable, partial-UTF-8 and under-trained tokens.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class OutputFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+class FailOn(str, enum.Enum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+    never = "never"
+
+
+_STATE = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tokaudit {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    _STATE["debug"] = debug
+
+
+@contextlib.contextmanager
+def _guard(debug: bool = False) -> Iterator[None]:
+    """User errors: one line, exit 2. Internal errors: one line (traceback with --debug), exit 2."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except UserError as exc:
+        typer.echo(f"tokaudit: error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("tokaudit: interrupted", err=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:
+        if debug or _STATE["debug"]:
+            traceback.print_exc()
+        first = (str(exc).splitlines() or [""])[0]
+        typer.echo(
+            f"tokaudit: internal error: {type(exc).__name__}: {first} (run with --debug for the traceback)", err=True
+        )
+        raise typer.Exit(2) from None
+
+
+def _split(values: Optional[list[str]]) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(part.strip() for part in v.split(",") if part.strip())
+    return out
+
+
+def _progress_wanted(quiet: bool, no_progress: bool) -> bool:
+    if quiet or no_progress or os.environ.get("PRE_COMMIT") == "1":
+        return False
+    return sys.stderr.isatty()
+
+
+def _parse_rule_options(values: Optional[list[str]]) -> dict[str, dict[str, Any]]:
+    from auditor.registry import find_rule
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in values or []:
+        key, sep, raw = item.partition("=")
+        rule_key, dot, opt = key.partition(".")
+        if not sep or not dot or not opt:
+            raise UserError(f"--rule-option {item!r}: expected RULE.OPTION=VALUE, e.g. V105.max-examples=5")
+        cls = find_rule(rule_key)
+        if cls is None:
+            raise UserError(f"--rule-option {item!r}: no rule {rule_key!r} (see 'tokaudit rules')")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(cls.code, {})[opt] = value
+    return out
+
+
+@app.command()
+def lint(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Tokenizer files or folders: tokenizer.json, .model, .tiktoken, .gguf, HF folder.")
+    ],
+    select: Annotated[
+        Optional[list[str]], typer.Option("--select", help="Rules to run: codes, prefixes, names or ALL (comma-separated).")
+    ] = None,
+    extend_select: Annotated[
+        Optional[list[str]], typer.Option("--extend-select", help="Rules to add to the selection.")
+    ] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Rules to leave out.")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.text,
+    output: Annotated[
+        Optional[Path], typer.Option("-o", "--output", help="Write the report to this file instead of stdout.")
+    ] = None,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")] = FailOn.error,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings fail.")] = False,
+    preset: Annotated[
+        Optional[str],
+        typer.Option("--preset", help="tiktoken preset: r50k_base, p50k_base, cl100k_base, o200k_base, llama3."),
+    ] = None,
+    pattern: Annotated[
+        Optional[str], typer.Option("--pattern", help="Pre-tokenizer regex for a tiktoken rank file.")
+    ] = None,
+    special: Annotated[
+        Optional[list[str]], typer.Option("--special", help="Special token of a tiktoken file, as TEXT=ID (repeatable).")
+    ] = None,
+    rule_option: Annotated[
+        Optional[list[str]], typer.Option("--rule-option", help="Rule option as RULE.OPTION=VALUE (repeatable).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Lint tokenizers: every selected rule on every artifact."""
+    with _guard(debug):
+        from auditor.engine import failing, run_lint
+        from auditor.loaders import LoadOptions
+        from auditor.loaders.tiktoken_file import parse_special
+        from auditor.registry import select_rules
+        from auditor.reporters import render, write_atomic
+
+        selection = select_rules(_split(select), _split(extend_select), _split(ignore))
+        if selection.unknown and not quiet:
+            typer.echo(f"tokaudit: warning: unknown rule selector(s): {', '.join(selection.unknown)}", err=True)
+        options = _parse_rule_options(rule_option)
+        rules = [cls(options.get(cls.code)) for cls in selection.rules]
+        load_options = LoadOptions(
+            preset=preset, pattern=pattern, specials=dict(parse_special(s) for s in special or [])
+        )
+        with _progress(_progress_wanted(quiet, no_progress)) as say:
+            result = run_lint(paths, rules, load_options=load_options, progress=say)
+        report = render(result, output_format.value, fail_on=fail_on.value)
+        if output is not None:
+            try:
+                write_atomic(output, report)
+            except OSError as exc:
+                raise UserError(f"{output}: cannot write the report ({exc.strerror})") from None
+        else:
+            sys.stdout.write(report)
+            sys.stdout.flush()
+        code = 1 if failing(result.findings, fail_on.value) and not exit_zero else 0
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    if not enabled:
+        yield lambda _msg: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("starting") as status:
+        yield lambda msg: status.update(msg)
+
+
+@app.command("rules")
+def rules_cmd(
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Listing format.")] = OutputFormat.text,
+) -> None:
+    """List the rules: code, name, default severity, requirements and summary."""
+    with _guard():
+        from auditor.registry import all_rules
+
+        classes = all_rules()
+        if output_format is OutputFormat.json:
+            data = [
+                {
+                    "code": c.code,
+                    "name": c.name,
+                    "severity": c.severity.value,
+                    "requires": sorted(c.requires),
+                    "summary": c.summary(),
+                }
+                for c in classes
+            ]
+            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+            return
+        width = max(len(c.name) for c in classes)
+        for c in classes:
+            typer.echo(f"{c.code}  {c.name:<{width}}  {c.severity.value:<7}  {c.summary()}")
+
+
+@app.command()
+def explain(rule: Annotated[str, typer.Argument(help="Rule code (V101) or name (unreachable-token).")]) -> None:
+    """Print a rule's documentation: what it does, why it matters, example, how to fix, options."""
+    with _guard():
+        from auditor.registry import find_rule
+
+        cls = find_rule(rule)
+        if cls is None:
+            raise UserError(f"no rule {rule!r}; 'tokaudit rules' lists them")
+        typer.echo(f"{cls.code} {cls.name} (default severity: {cls.severity.value}; requires: {', '.join(sorted(cls.requires))})")
+        typer.echo("")
+        typer.echo(cls.doc())
+        if cls.options:
+            typer.echo("")
+            typer.echo("Option defaults:")
+            for opt in cls.options:
+                typer.echo(f"  {opt.name} = {json.dumps(opt.default)}  ({opt.help})")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,435 @@
+"""GGUF files (llama.cpp): the `tokenizer.ggml.*` vocabulary, rebuilt as a working tokenizer.
+
+Only the metadata is read (`gguf.GGUFReader` memory-maps the file, so multi-GB models
+cost no tensor reads). "llama" vocabularies become a SentencePiece BPE ModelProto (the
+llama.cpp SPM tokenizer merges by piece score, as SentencePiece BPE does); "gpt2"
+vocabularies become a byte-level BPE `tokenizers.Tokenizer` whose pre-tokenizer uses the
+regexes llama.cpp picks for `tokenizer.ggml.pre`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError, MissingExtraError
+from auditor.loaders.view import TokenizerView, TokenKind
+
+# GGUF token types (llama.cpp / gguf.TokenType)
+_NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED, _UNUSED, _BYTE = 1, 2, 3, 4, 5, 6
+_KIND_OF_TYPE = {
+    _NORMAL: TokenKind.NORMAL,
+    _UNKNOWN: TokenKind.UNKNOWN,
+    _CONTROL: TokenKind.CONTROL,
+    _USER_DEFINED: TokenKind.USER_DEFINED,
+    _UNUSED: TokenKind.UNUSED,
+    _BYTE: TokenKind.BYTE,
+}
+_BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
+
+# Pre-tokenizer regexes, as llama.cpp (src/llama-vocab.cpp) applies them for each
+# `tokenizer.ggml.pre` name: every regex splits the pieces the previous one left,
+# keeping matched and unmatched spans (a Split "Isolated" each).
+_GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
+_CONTRACTIONS = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
+_LLAMA3 = (
+    _CONTRACTIONS
+    + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+_QWEN2 = _CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+
+_PRE_FAMILIES: dict[str, tuple[list[str], bool, tuple[str, ...]]] = {
+    # family: (regexes, ignore_merges, names)
+    "default": ([r"[\p{P}\$\+<=>\^~\|]+", _GPT2, r"\p{N}+", r"[0-9][0-9][0-9]"], False, ("default",)),
+    "gpt2": (
+        [_GPT2],
+        False,
+        (
+            "gpt-2", "phi-2", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "jina-v1-en",
+            "jina-v2-code", "roberta-bpe", "gigachat", "mpt", "olmo", "jais", "exaone4",
+        ),
+    ),
+    "llama3": (
+        [_LLAMA3],
+        True,
+        ("llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral"),
+    ),
+    "llama3-merges": ([_LLAMA3], False, ("dbrx", "smaug-bpe", "glm4", "chatglm-bpe")),
+    "starcoder": (
+        [r"\p{N}", _GPT2],
+        False,
+        ("starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"),
+    ),
+    "qwen2": ([_QWEN2], False, ("qwen2", "deepseek-r1-qwen", "megrez", "stablelm2", "hunyuan")),
+    "falcon": ([r"[\p{P}\$\+<=>\^~\|`]+", _GPT2, r"[0-9][0-9][0-9]"], False, ("falcon",)),
+}
+_PRE_TABLE: dict[str, tuple[str, list[str], bool]] = {
+    name: (family, regexes, ignore) for family, (regexes, ignore, names) in _PRE_FAMILIES.items() for name in names
+}
+
+_ID_KEYS = ("bos", "eos", "eot", "eom", "unknown", "seperator", "padding", "mask")
+
+
+class _Truncated(Exception):
+    """A read past the end of the file (the gguf reader would silently return fewer items)."""
+
+
+def load_gguf(path: Path) -> TokenizerView:
+    """Load the tokenizer of a GGUF file (vocab-only or full model; metadata only)."""
+    try:
+        import gguf
+    except ImportError:
+        raise MissingExtraError("GGUF files", "gguf", "gguf") from None
+
+    reader = _open(path, gguf)
+    meta = _Metadata(reader, path, gguf)
+    tokens_field = reader.get_field("tokenizer.ggml.tokens")
+    if tokens_field is None:
+        raise InputError(path, "GGUF file has no tokenizer vocabulary (no tokenizer.ggml.tokens)")
+    tokens, bad_utf8 = meta.strings("tokenizer.ggml.tokens")
+    if not tokens:
+        raise InputError(path, "GGUF file has no tokenizer vocabulary (tokenizer.ggml.tokens is empty)")
+    model = meta.scalar("tokenizer.ggml.model", str)
+    if model is None:
+        raise InputError(path, "GGUF file has tokens but no tokenizer.ggml.model: the tokenizer type is unknown")
+    if model not in ("llama", "gpt2"):
+        raise InputError(
+            path, f"unsupported GGUF tokenizer model '{model}' (tokaudit reads 'llama' and 'gpt2' vocabularies)"
+        )
+    n = len(tokens)
+    types = meta.numbers("tokenizer.ggml.token_type", n, int) or [_NORMAL] * n
+    scores = meta.numbers("tokenizer.ggml.scores", n, float) or [0.0] * n
+
+    # llama.cpp renames empty tokens; keep that, so pieces are what llama.cpp matches.
+    empty = [i for i, t in enumerate(tokens) if not t]
+    for i in empty:
+        tokens[i] = f"[EMPTY_{i}]"
+    first: dict[str, int] = {}
+    duplicates: list[int] = []
+    for i, t in enumerate(tokens):
+        if first.setdefault(t, i) != i:
+            duplicates.append(i)
+
+    info: dict[str, Any] = {
+        "model": model,
+        "pre": meta.scalar("tokenizer.ggml.pre", str),
+        "architecture": meta.scalar("general.architecture", str),
+        "n_tokens": n,
+        "add_space_prefix": meta.scalar("tokenizer.ggml.add_space_prefix", bool),
+        "remove_extra_whitespaces": meta.scalar("tokenizer.ggml.remove_extra_whitespaces", bool),
+        "add_bos_token": meta.scalar("tokenizer.ggml.add_bos_token", bool),
+        "add_eos_token": meta.scalar("tokenizer.ggml.add_eos_token", bool),
+        "has_scores": reader.get_field("tokenizer.ggml.scores") is not None,
+        "has_token_types": reader.get_field("tokenizer.ggml.token_type") is not None,
+        "empty_token_ids": empty,
+        "duplicate_token_ids": duplicates,
+        "invalid_utf8_token_ids": bad_utf8,
+    }
+    for key in _ID_KEYS:
+        info[f"{key}_token_id"] = meta.scalar(f"tokenizer.ggml.{key}_token_id", int)
+
+    if model == "llama":
+        view = _spm_view(path, tokens, scores, types, info)
+    else:
+        merges, _bad = meta.strings("tokenizer.ggml.merges") if reader.get_field("tokenizer.ggml.merges") else ([], [])
+        view = _bpe_view(path, tokens, types, merges, first, info)
+    return view
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _open(path: Path, gguf: Any) -> Any:
+    """A reader that refuses short reads, so truncated files fail instead of yielding partial values."""
+
+    class StrictReader(gguf.GGUFReader):
+        def _get(self, offset: int, dtype: Any, count: int = 1, *args: Any, **kwargs: Any) -> Any:
+            arr = super()._get(offset, dtype, count, *args, **kwargs)
+            if len(arr) < int(count):
+                raise _Truncated()
+            return arr
+
+    try:
+        return StrictReader(str(path), "r")
+    except _Truncated:
+        raise InputError(path, "truncated GGUF file (it ends inside its header, metadata or tensor data)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
+    except Exception as exc:  # the reader raises ValueError/KeyError/IndexError on corrupt input
+        first = (str(exc).splitlines() or [type(exc).__name__])[0].strip("'\"") or type(exc).__name__
+        raise InputError(path, f"not a readable GGUF file ({first})") from None
+
+
+class _Metadata:
+    """Typed access to the reader's key/value fields, with InputErrors naming the key."""
+
+    def __init__(self, reader: Any, path: Path, gguf: Any) -> None:
+        self._reader = reader
+        self._path = path
+        self._t = gguf.GGUFValueType
+
+    def _field(self, key: str) -> Any:
+        return self._reader.get_field(key)
+
+    def scalar(self, key: str, kind: type) -> Any:
+        """A scalar value, or None when absent or of another shape (optional keys stay optional)."""
+        field = self._field(key)
+        if field is None or not field.types or field.types[0] == self._t.ARRAY:
+            return None
+        is_string = field.types[0] == self._t.STRING
+        if (kind is str) != is_string:
+            if kind is str:
+                raise InputError(self._path, f"{key} is not a string")
+            return None
+        try:
+            if is_string:
+                return bytes(field.parts[-1]).decode("utf-8", "replace")
+            value = field.parts[-1].tolist()[0]
+        except (IndexError, ValueError):
+            raise InputError(self._path, f"corrupt GGUF value for {key}") from None
+        return kind(value)
+
+    def _array(self, key: str) -> tuple[Any, Any]:
+        field = self._field(key)
+        if field is None:
+            return None, None
+        if not field.types or field.types[0] != self._t.ARRAY:
+            raise InputError(self._path, f"{key} is not an array")
+        sub = field.types[-1] if len(field.types) > 1 else None  # empty arrays carry no element type
+        return field, sub
+
+    def strings(self, key: str) -> tuple[list[str], list[int]]:
+        """A string array; undecodable entries are decoded with U+FFFD and their indexes returned."""
+        field, sub = self._array(key)
+        if field is None:
+            return [], []
+        if sub is not None and sub != self._t.STRING:
+            raise InputError(self._path, f"{key} is not an array of strings")
+        raw = [bytes(field.parts[i]) for i in field.data]
+        try:
+            return [b.decode("utf-8") for b in raw], []
+        except UnicodeDecodeError:
+            out, bad = [], []
+            for i, b in enumerate(raw):
+                try:
+                    out.append(b.decode("utf-8"))
+                except UnicodeDecodeError:
+                    out.append(b.decode("utf-8", "replace"))
+                    bad.append(i)
+            return out, bad
+
+    def numbers(self, key: str, n: int, kind: type) -> list | None:
+        """A numeric array with at least one entry per token (llama.cpp's own check), or None when absent."""
+        field, sub = self._array(key)
+        if field is None:
+            return None
+        if sub in (self._t.STRING, self._t.ARRAY):
+            raise InputError(self._path, f"{key} is not a numeric array")
+        values = field.contents()
+        if len(values) < n:
+            raise InputError(self._path, f"{key} has {len(values)} entries for {n} tokens")
+        return [kind(v) for v in values[:n]]
+
+
+# --- "llama": SentencePiece BPE ----------------------------------------------------------
+
+
+def _spm_view(path: Path, tokens: list[str], scores: list[float], types: list[int], info: dict) -> TokenizerView:
+    """A SentencePiece BPE model of the vocabulary; the proto is sanitised where sentencepiece is stricter."""
+    import sentencepiece as spm
+
+    from auditor.loaders.protobuf import SentencePieceModel, write_sentencepiece_model
+    from auditor.loaders.sentencepiece_model import view_from_sentencepiece
+
+    n = len(tokens)
+    view_types = [t if t in _KIND_OF_TYPE else _NORMAL for t in types]
+    proto_pieces = list(tokens)
+    proto_types = list(view_types)
+    taken = set(tokens)
+
+    def placeholder(i: int) -> str:
+        name = f"<tokaudit:unreachable:{i}>"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        return name
+
+    # sentencepiece refuses duplicate pieces: later copies become unused placeholders.
+    for i in info["duplicate_token_ids"]:
+        proto_pieces[i], proto_types[i] = placeholder(i), _UNUSED
+    # Byte pieces must be exactly <0x00>..<0xFF>, all 256 of them, or none.
+    byte_ids = [i for i, t in enumerate(proto_types) if t == _BYTE]
+    valid_bytes = {i for i in byte_ids if _BYTE_PIECE.match(proto_pieces[i])}
+    distinct = {int(_BYTE_PIECE.match(proto_pieces[i]).group(1), 16) for i in valid_bytes}
+    byte_fallback = len(distinct) == 256 and len(valid_bytes) == 256
+    for i in byte_ids:
+        if not byte_fallback or i not in valid_bytes:
+            proto_types[i] = _UNUSED
+    # Exactly one unknown piece: llama.cpp's unknown id (default 0) when the types name none.
+    unk_ids = [i for i, t in enumerate(proto_types) if t == _UNKNOWN]
+    unk_id = info.get("unknown_token_id")
+    if unk_id is None or not 0 <= unk_id < n:
+        unk_id = 0
+    if unk_ids:
+        unk_id = unk_id if unk_id in unk_ids else unk_ids[0]
+    for i in unk_ids:
+        if i != unk_id:
+            proto_types[i] = _CONTROL
+    proto_types[unk_id] = _UNKNOWN
+
+    add_prefix = info["add_space_prefix"]
+    options = dict(
+        model_type="bpe",
+        byte_fallback=byte_fallback,
+        normalizer_name="identity",
+        add_dummy_prefix=True if add_prefix is None else add_prefix,
+        remove_extra_whitespaces=False,  # llama.cpp's SPM tokenizer does not collapse spaces
+        escape_whitespaces=True,
+    )
+    proto = SentencePieceModel(pieces=list(zip(proto_pieces, scores, proto_types)), **options)
+    model = SentencePieceModel(pieces=list(zip(tokens, scores, view_types)), **options)
+    sp = spm.SentencePieceProcessor()
+    try:
+        sp.LoadFromSerializedProto(write_sentencepiece_model(proto))
+    except Exception as exc:
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(path, f"sentencepiece cannot load this GGUF vocabulary: {first_line}") from None
+    view = view_from_sentencepiece(sp, model, path=str(path), fmt="gguf")
+    info["byte_fallback"] = byte_fallback
+    view.config["gguf"] = info
+    view.config["pre_tokenizer_fallback"] = False
+    view.unk_id = unk_id
+    return view
+
+
+# --- "gpt2": byte-level BPE -------------------------------------------------------------
+
+
+def _bpe_view(
+    path: Path, tokens: list[str], types: list[int], merges: list[str], first: dict[str, int], info: dict
+) -> TokenizerView:
+    """A byte-level BPE `tokenizers.Tokenizer` built from its tokenizer.json spec."""
+    from tokenizers import Tokenizer
+
+    from auditor.loaders.bytelevel import piece_to_bytes
+    from auditor.loaders.hf_json import view_from_tokenizer
+
+    pre = info["pre"]
+    if pre is None:
+        family, regexes, ignore_merges = _PRE_TABLE["default"]  # llama.cpp's choice when the key is missing
+        fallback = False
+    elif pre in _PRE_TABLE:
+        family, regexes, ignore_merges = _PRE_TABLE[pre]
+        fallback = False
+    else:
+        family, regexes, ignore_merges = _PRE_TABLE["gpt-2"]
+        fallback = True
+    info["pre_tokenizer_family"] = None if fallback else family
+    info["pre_tokenizer_regexes"] = list(regexes)
+    info["ignore_merges"] = ignore_merges
+
+    vocab = dict(first)
+    pairs: list[list[str]] = []
+    skipped = 0
+    for m in merges:
+        pos = m.find(" ", 1)  # llama.cpp splits at the first space after the first character
+        left, right = (m[:pos], m[pos + 1 :]) if pos != -1 else (m, "")
+        if left in vocab and right in vocab and left + right in vocab:
+            pairs.append([left, right])
+        else:
+            skipped += 1
+    info["skipped_merges"] = skipped
+
+    added = []
+    for i, t in enumerate(types):
+        if t in (_CONTROL, _UNKNOWN, _USER_DEFINED) and first[tokens[i]] == i:
+            added.append(
+                {
+                    "id": i,
+                    "content": tokens[i],
+                    "single_word": False,
+                    "lstrip": False,
+                    "rstrip": False,
+                    "normalized": False,
+                    "special": t != _USER_DEFINED,
+                }
+            )
+    model: dict[str, Any] = {
+        "type": "BPE",
+        "dropout": None,
+        "unk_token": None,
+        "continuing_subword_prefix": None,
+        "end_of_word_suffix": None,
+        "fuse_unk": False,
+        "byte_fallback": False,
+        "vocab": vocab,
+        # "a b" strings when unambiguous (every tokenizers version reads them), else pairs.
+        "merges": pairs if any(" " in a or " " in b for a, b in pairs) else [f"{a} {b}" for a, b in pairs],
+    }
+    if ignore_merges:
+        model["ignore_merges"] = True
+    splits = [
+        {"type": "Split", "pattern": {"Regex": r}, "behavior": "Isolated", "invert": False} for r in regexes
+    ]
+    spec = {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": added,
+        "normalizer": None,
+        "pre_tokenizer": {
+            "type": "Sequence",
+            "pretokenizers": splits
+            + [{"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}],
+        },
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": model,
+    }
+    try:
+        tok = Tokenizer.from_str(json.dumps(spec))
+    except Exception as exc:
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(path, f"cannot build a tokenizer from this GGUF vocabulary: {first_line}") from None
+    view = view_from_tokenizer(tok, spec, path=str(path), fmt="gguf")
+
+    # Cover every GGUF id: duplicates are holes in the tokenizer's vocabulary; GGUF types
+    # say what `tokenizers` cannot (unknown, unused).
+    n = len(tokens)
+    pieces: list[str | None] = list(tokens)
+    kinds: list[TokenKind] = []
+    token_bytes: list[bytes | None] = []
+    for i, t in enumerate(types):
+        if i < view.vocab_size and view.pieces[i] is not None:
+            kind, data = view.kinds[i], view.token_bytes[i]
+        else:
+            kind = _KIND_OF_TYPE.get(t, TokenKind.NORMAL)
+            if kind == TokenKind.BYTE:
+                kind = TokenKind.NORMAL
+            if kind in (TokenKind.CONTROL, TokenKind.UNKNOWN):
+                data = None
+            elif kind == TokenKind.USER_DEFINED:
+                data = tokens[i].encode("utf-8")
+            else:
+                data = piece_to_bytes(tokens[i])
+        if t == _UNKNOWN:
+            kind, data = TokenKind.UNKNOWN, None
+        elif t == _UNUSED:
+            kind = TokenKind.UNUSED
+        kinds.append(kind)
+        token_bytes.append(data)
+    unk_ids = [i for i, t in enumerate(types) if t == _UNKNOWN]
+    config = dict(view.config)
+    config["gguf"] = info
+    config["pre_tokenizer_fallback"] = fallback
+    return dataclasses.replace(
+        view,
+        pieces=pieces[:n],
+        kinds=kinds,
+        token_bytes=token_bytes,
+        unk_id=unk_ids[0] if unk_ids else None,
+        config=config,
+    )

@@ -1,0 +1,96 @@
+"""Which rules exist (built-in + the `tokaudit.rules` entry-point group) and which are selected."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from auditor.rulebase import Rule
+
+ENTRY_POINT_GROUP = "tokaudit.rules"
+
+
+def _entry_point_rules() -> list[type[Rule]]:
+    from importlib.metadata import entry_points
+
+    found: list[type[Rule]] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        obj = ep.load()
+        items = obj if isinstance(obj, (list, tuple)) else [obj]
+        for item in items:
+            if isinstance(item, type) and issubclass(item, Rule):
+                found.append(item)
+    return found
+
+
+def all_rules(*, plugins: bool = True) -> list[type[Rule]]:
+    """Every known rule class, sorted by code. Codes and names must be unique."""
+    from rules import BUILTIN_RULES
+
+    classes = list(BUILTIN_RULES) + (_entry_point_rules() if plugins else [])
+    by_code: dict[str, type[Rule]] = {}
+    by_name: dict[str, type[Rule]] = {}
+    for cls in classes:
+        cls.validate_class()
+        if cls.code in by_code and by_code[cls.code] is not cls:
+            raise ValueError(f"rule code {cls.code} is defined twice ({by_code[cls.code].__name__}, {cls.__name__})")
+        if cls.name in by_name and by_name[cls.name] is not cls:
+            raise ValueError(f"rule name {cls.name} is defined twice")
+        by_code[cls.code] = cls
+        by_name[cls.name] = cls
+    return sorted(by_code.values(), key=lambda c: c.code)
+
+
+def find_rule(key: str, rules: Sequence[type[Rule]] | None = None) -> type[Rule] | None:
+    """A rule by code (case-insensitive) or kebab-case name."""
+    rules = all_rules() if rules is None else rules
+    k = key.strip()
+    for cls in rules:
+        if cls.code.lower() == k.lower() or cls.name == k.lower():
+            return cls
+    return None
+
+
+@dataclass(frozen=True)
+class Selection:
+    rules: tuple[type[Rule], ...]
+    unknown: tuple[str, ...]  # selectors that matched nothing: the CLI warns
+
+
+def _matches(selector: str, cls: type[Rule]) -> bool:
+    s = selector.strip()
+    if s.upper() == "ALL":
+        return True
+    if s.lower() == cls.name:
+        return True
+    return cls.code.upper().startswith(s.upper()) and s[:1].isalpha() and (len(s) == 1 or s[1:].isdigit())
+
+
+def select_rules(
+    select: Iterable[str] | None = None,
+    extend_select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    rules: Sequence[type[Rule]] | None = None,
+) -> Selection:
+    """ruff-style selection: codes, code prefixes (V, V1), names or ALL. Default: ALL."""
+    rules = all_rules() if rules is None else list(rules)
+    select = list(select) if select else ["ALL"]
+    unknown: list[str] = []
+    chosen: set[str] = set()
+    for sel in [*select, *extend_select]:
+        hits = [c for c in rules if _matches(sel, c)]
+        if not hits:
+            unknown.append(sel)
+        chosen.update(c.code for c in hits)
+    for sel in ignore:
+        hits = [c for c in rules if _matches(sel, c)]
+        if not hits:
+            unknown.append(sel)
+        chosen.difference_update(c.code for c in hits)
+    picked = tuple(c for c in rules if c.code in chosen)
+    return Selection(picked, tuple(unknown))
+
+
+def warn(message: str) -> None:
+    print(f"tokaudit: warning: {message}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Vocabulary rules: defects visible from the tokenizer alone."""

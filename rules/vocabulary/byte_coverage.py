@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from auditor.escape import escape_text
+from auditor.findings import Finding, Severity
+from auditor.fixtures import byte_level_bpe, char_bpe
+from auditor.loaders.view import TokenKind
+from auditor.probes import PROBE_CHARS, PROBE_VERSION
+from auditor.rulebase import Example, Option, Rule, RuleContext
+
+
+class MissingByteCoverage(Rule):
+    """Bytes or characters the tokenizer cannot represent: they become <unk> or vanish.
+
+    ## What it does
+    For byte-level BPE and byte-fallback tokenizers, checks that all 256 byte values
+    have a token. For every tokenizer, encodes a fixed set of probe characters
+    (ASCII, whitespace, Latin, Greek, Cyrillic, Hebrew, Arabic, Devanagari, Thai,
+    CJK, kana, Hangul, emoji, symbols) and reports those that become the unknown
+    token or are dropped.
+
+    ## Why it matters
+    Text with such characters loses information before the model sees it; a byte-level
+    tokenizer missing a byte cannot encode some inputs at all.
+
+    ## Example
+    A SentencePiece model trained without `byte_fallback` on English maps every
+    Chinese character and emoji to <unk>.
+
+    ## How to fix
+    Train with `byte_fallback=True` (SentencePiece) or a byte-level alphabet; keep
+    all 256 byte tokens.
+
+    ## Options
+    - `max-examples` (default 20): characters listed in the message.
+    """
+
+    code = "V105"
+    name = "missing-byte-coverage"
+    severity = Severity.WARNING
+    uses = ()
+    options = (Option("max-examples", 20, "characters listed in the message", minimum=1),)
+    valid = (Example("a full byte-level alphabet", byte_level_bpe([" hello"])),)
+    invalid = (
+        Example("a byte-level alphabet missing byte 0xE4", byte_level_bpe([" hello"], drop_bytes=[0xE4]), flagged=("",)),
+        Example("a character BPE with <unk>", char_bpe("abcdefghijklmnopqrstuvwxyz", ["hello"]), flagged=("",)),
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        view = ctx.view
+        limit = ctx.options["max-examples"]
+        byte_based = view.byte_level or bool(view.config.get("byte_fallback"))
+        if byte_based:
+            have = {
+                tb[0]
+                for tid, tb in enumerate(view.token_bytes)
+                if tb is not None and len(tb) == 1 and (view.byte_level or view.kinds[tid] == TokenKind.BYTE)
+            }
+            missing = [b for b in range(256) if b not in have]
+            if missing:
+                shown = " ".join(f"0x{b:02X}" for b in missing[:limit])
+                more = f" and {len(missing) - limit} more" if len(missing) > limit else ""
+                yield ctx.finding(
+                    f"{len(missing)} of 256 byte values have no token: {shown}{more}",
+                    missing_bytes=missing,
+                )
+        lost = self._lost_probes(ctx)
+        if lost:
+            shown = " ".join(f'"{escape_text(ch)}"' for _g, ch in lost[:limit])
+            more = f" and {len(lost) - limit} more" if len(lost) > limit else ""
+            groups = sorted({g for g, _ch in lost})
+            yield ctx.finding(
+                f"{len(lost)} of {len(PROBE_CHARS)} probe characters become <unk> or are dropped "
+                f"({', '.join(groups)}): {shown}{more}",
+                lost=[ch for _g, ch in lost],
+                groups=groups,
+                probe_version=PROBE_VERSION,
+            )
+
+    @staticmethod
+    def _lost_probes(ctx: RuleContext) -> list[tuple[str, str]]:
+        view = ctx.view
+        chars = [ch for _g, ch in PROBE_CHARS]
+        encoded = view.encode_batch(chars)
+        decoded = view.decode_batch(encoded)
+        lost = []
+        for (group, ch), ids, text in zip(PROBE_CHARS, encoded, decoded):
+            if view.unk_id is not None and view.unk_id in ids:
+                lost.append((group, ch))
+            elif not ch.isspace() and (not ids or not text.strip()):
+                lost.append((group, ch))
+        return lost

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterator
+
+from auditor.findings import Finding, Severity
+from auditor.fixtures import byte_level_bpe
+from auditor.loaders.view import TokenKind
+from auditor.rulebase import Example, Option, Rule, RuleContext
+
+
+class DuplicateTokenBytes(Rule):
+    """Two token ids that stand for the same bytes.
+
+    ## What it does
+    Groups tokens by the exact bytes they represent and flags every id after the
+    first of each group. Control tokens (no bytes) are ignored. Byte-fallback pieces
+    (`<0x41>`) duplicate the normal piece of the same character by design, so they
+    are ignored unless `include-byte-fallback` is set. WordPiece continuation pieces
+    (`##ing`) are compared only with other continuation pieces.
+
+    ## Why it matters
+    Only one id of a group is produced by encoding; the others are unreachable and
+    their embedding rows stay untrained. Duplicates usually come from added tokens
+    that repeat a vocabulary entry, or from a merge of vocabularies.
+
+    ## Example
+    GPT-NeoX-20B adds "  " (two spaces) as a token although "ĠĠ" is already in the
+    vocabulary.
+
+    ## How to fix
+    Drop the added token, or remove the vocabulary entry and its merges.
+
+    ## Options
+    - `include-byte-fallback` (default false): also report byte-fallback pieces that
+      duplicate a normal piece.
+    """
+
+    code = "V103"
+    name = "duplicate-token-bytes"
+    severity = Severity.WARNING
+    uses = ()
+    options = (Option("include-byte-fallback", False, "also report <0xNN> pieces duplicating a normal piece"),)
+    valid = (Example("distinct tokens", byte_level_bpe([" hello", "hello"])),)
+    invalid = (
+        Example(
+            "an added token repeats a vocabulary entry",
+            byte_level_bpe([" hello"], added=[{"content": " hello", "special": False}]),
+            flagged=(" hello",),
+        ),
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        view = ctx.view
+        include_bytes = ctx.options["include-byte-fallback"]
+        prefix = view.continuation_prefix
+        groups: dict[tuple[bytes, bool], list[int]] = defaultdict(list)
+        for tid, tb in enumerate(view.token_bytes):
+            if tb is None:
+                continue
+            cont = bool(prefix and (view.pieces[tid] or "").startswith(prefix))
+            groups[(tb, cont)].append(tid)
+        for (_tb, _cont), ids in sorted(groups.items(), key=lambda kv: kv[1][0]):
+            if len(ids) < 2:
+                continue
+            kinds = [view.kinds[i] for i in ids]
+            if not include_bytes and TokenKind.BYTE in kinds:
+                # keep only the non-byte pieces; a byte piece next to one normal piece is by design
+                ids = [i for i, k in zip(ids, kinds) if k != TokenKind.BYTE]
+                if len(ids) < 2:
+                    continue
+            first = ids[0]
+            for tid in ids[1:]:
+                yield ctx.finding(
+                    f"same bytes as token {first} ({view.kinds[first].value}); only one of them can be produced",
+                    token_id=tid,
+                    duplicate_of=first,
+                    group=ids,
+                )

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from auditor.findings import Finding, Severity
+from auditor.fixtures import byte_level_bpe
+from auditor.rulebase import Example, Rule, RuleContext
+
+
+class VocabularyIdGap(Rule):
+    """Token ids with no token: holes in the id space.
+
+    ## What it does
+    Reports ranges of ids below the largest id that have no vocabulary entry
+    (common in tiktoken files, where special tokens sit after gaps, and in merged
+    vocabularies).
+
+    ## Why it matters
+    An embedding matrix has a row for every id up to the largest: the rows of the
+    holes are never trained, and anything that samples from the full output
+    distribution can produce an id that decodes to nothing.
+
+    ## Example
+    cl100k_base has no tokens at ids 100256 and 100261-100275.
+
+    ## How to fix
+    Renumber the special tokens to close the gap, or mask the hole ids in the
+    output layer.
+    """
+
+    code = "V107"
+    name = "vocabulary-id-gap"
+    severity = Severity.INFO
+    uses = ()
+    valid = (Example("contiguous ids", byte_level_bpe([" hello"])),)
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        holes = [i for i, p in enumerate(ctx.view.pieces) if p is None]
+        if not holes:
+            return
+        ranges: list[list[int]] = []
+        for i in holes:
+            if ranges and ranges[-1][1] == i - 1:
+                ranges[-1][1] = i
+            else:
+                ranges.append([i, i])
+        shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges[:10])
+        more = f" and {len(ranges) - 10} more ranges" if len(ranges) > 10 else ""
+        yield ctx.finding(
+            f"{len(holes)} id(s) below {ctx.view.vocab_size} have no token: {shown}{more}",
+            holes=ranges,
+        )
