@@ -178,27 +178,38 @@ def needs_sentinel(view: TokenizerView) -> bool:
     return bool(piece and piece[0] in SPACE_MARKERS) or bool(tb and tb[:1] == b" ")
 
 
-def _choose_sentinels(view: TokenizerView) -> list[tuple[str, int]]:
-    """Sentinels (text, id) that encode to exactly one token, or [] when none is needed."""
+def _choose_sentinels(view: TokenizerView) -> list[tuple[str, tuple[int, ...]]]:
+    """Sentinels (text, ids) to put in front, or [] when none is needed.
+
+    The reference's « and » when either is one token. Otherwise (small unigram models
+    where "«" is <unk> and "," is "▁" + ",") up to three fallback characters whose
+    encoding, of one or more tokens, holds no <unk>: the prefix is then those ids.
+    """
     if not needs_sentinel(view):
         return []
-    for group in (SENTINELS, FALLBACK_SENTINELS):
-        encs = view.encode_batch(list(group))
-        found = [(c, e[0]) for c, e in zip(group, encs) if len(e) == 1 and e[0] != view.unk_id]
-        if found:
-            return found[:3]
-    return []
+    encs = view.encode_batch(list(SENTINELS))
+    found = [(c, tuple(e)) for c, e in zip(SENTINELS, encs) if len(e) == 1 and e[0] != view.unk_id]
+    if found:
+        return found
+    encs = view.encode_batch(list(FALLBACK_SENTINELS))
+    ranked = sorted(
+        ((len(e), k, c, tuple(e)) for k, (c, e) in enumerate(zip(FALLBACK_SENTINELS, encs))
+         if e and view.unk_id not in e),
+    )
+    return [(c, e) for _n, _k, c, e in ranked[:3]]
 
 
-def _decode_each(view: TokenizerView, ids: Sequence[int], sentinels: list[tuple[str, int]]) -> list[str]:
+def _decode_each(
+    view: TokenizerView, ids: Sequence[int], sentinels: list[tuple[str, tuple[int, ...]]]
+) -> list[str]:
     if not sentinels:
         return view.decode_batch([[i] for i in ids])
     out: list[str | None] = [None] * len(ids)
     todo = list(range(len(ids)))
-    for text, sid in sentinels:
+    for text, sids in sentinels:
         if not todo:
             break
-        decoded = view.decode_batch([[sid, ids[k]] for k in todo])
+        decoded = view.decode_batch([[*sids, ids[k]] for k in todo])
         left = []
         for k, d in zip(todo, decoded):
             if d.startswith(" "):  # some decoders keep the dummy-prefix space (Mistral)
@@ -216,20 +227,21 @@ def _decode_each(view: TokenizerView, ids: Sequence[int], sentinels: list[tuple[
 
 
 def _encode_all(
-    view: TokenizerView, texts: Sequence[str], sentinels: list[tuple[str, int]]
+    view: TokenizerView, texts: Sequence[str], sentinels: list[tuple[str, tuple[int, ...]]]
 ) -> tuple[list[list[int]], list[int]]:
     if not sentinels:
         return view.encode_batch(texts), []
     out: list[list[int] | None] = [None] * len(texts)
     todo = list(range(len(texts)))
-    for text, sid in sentinels:
+    for text, sids in sentinels:
         if not todo:
             break
+        n = len(sids)
         encoded = view.encode_batch([text + texts[k] for k in todo])
         left = []
         for k, e in zip(todo, encoded):
-            if e and e[0] == sid:
-                out[k] = e[1:]
+            if tuple(e[:n]) == sids:
+                out[k] = e[n:]
             else:
                 left.append(k)
         todo = left

@@ -145,12 +145,26 @@ def load_gguf(path: Path) -> TokenizerView:
 def _open(path: Path, gguf: Any) -> Any:
     """A reader that refuses short reads, so truncated files fail instead of yielding partial values."""
 
+    import numpy as np
+
     class StrictReader(gguf.GGUFReader):
+        # The reader slices its memmap once per value; a plain ndarray view of the same
+        # mapping skips numpy.memmap's per-slice Python hooks (several times faster).
+        @property
+        def data(self) -> Any:
+            return self._plain
+
+        @data.setter
+        def data(self, value: Any) -> None:
+            self._plain = value.view(np.ndarray) if isinstance(value, np.memmap) else value
+
         def _get(self, offset: int, dtype: Any, count: int = 1, *args: Any, **kwargs: Any) -> Any:
-            arr = super()._get(offset, dtype, count, *args, **kwargs)
-            if len(arr) < int(count):
+            size = itemsize.get(dtype) or itemsize.setdefault(dtype, np.dtype(dtype).itemsize)
+            if int(offset) + size * int(count) > len(self._plain):
                 raise _Truncated()
-            return arr
+            return super()._get(offset, dtype, count, *args, **kwargs)
+
+    itemsize: dict[Any, int] = {}
 
     try:
         return StrictReader(str(path), "r")

@@ -43,7 +43,7 @@ class MissingByteCoverage(Rule):
     options = (Option("max-examples", 20, "characters listed in the message", minimum=1),)
     valid = (Example("a full byte-level alphabet", byte_level_bpe([" hello"])),)
     invalid = (
-        Example("a byte-level alphabet missing byte 0xE4", byte_level_bpe([" hello"], drop_bytes=[0xE4]), flagged=("",)),
+        Example("a byte-level alphabet missing byte 0xE4", byte_level_bpe([" hello"], drop_bytes=[0xE4]), flagged=("", "")),
         Example("a character BPE with <unk>", char_bpe("abcdefghijklmnopqrstuvwxyz", ["hello"]), flagged=("",)),
     )
 
@@ -89,5 +89,7 @@ class MissingByteCoverage(Rule):
             if view.unk_id is not None and view.unk_id in ids:
                 lost.append((group, ch))
             elif not ch.isspace() and (not ids or not text.strip()):
+                lost.append((group, ch))
+            elif "\ufffd" in text:  # some of its bytes were dropped
                 lost.append((group, ch))
         return lost

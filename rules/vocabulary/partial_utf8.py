@@ -37,7 +37,7 @@ class PartialUtf8Token(Rule):
     name = "partial-utf8-token"
     severity = Severity.INFO
     uses = ("vocabulary",)
-    valid = (Example("whole characters only", byte_level_bpe([" héllo", " 中文"])),)
+    valid = (Example("ASCII words only: every token is whole characters", byte_level_bpe([" hello", " world"])),)
     invalid = (
         Example(
             "the first two bytes of 中 merged into one token",

@@ -1,0 +1,34 @@
+"""One harness for every rule's VALID/INVALID examples (the examples are the rule's spec)."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.engine import run_lint
+from auditor.registry import all_rules
+
+CASES = [
+    pytest.param(cls, ex, id=f"{cls.code}-{kind}-{n}")
+    for cls in all_rules(plugins=False)
+    for kind, examples in (("valid", cls.valid), ("invalid", cls.invalid))
+    for n, ex in enumerate(examples)
+]
+
+
+@pytest.mark.parametrize(("rule_cls", "example"), CASES)
+def test_rule_example(rule_cls, example, write_tokenizer):
+    path = write_tokenizer(example.tokenizer)
+    result = run_lint([path], [rule_cls(example.options)])
+    flagged = sorted(f.token or "" for f in result.findings)
+    assert all(f.code == rule_cls.code for f in result.findings)
+    assert flagged == sorted(example.flagged), example.description
+
+
+def test_every_rule_has_examples_and_docs():
+    for cls in all_rules(plugins=False):
+        assert cls.valid, f"{cls.code} has no VALID example"
+        doc = cls.doc()
+        for section in ("## What it does", "## Why it matters", "## How to fix"):
+            assert section in doc, f"{cls.code} docstring lacks {section!r}"
+        if cls.options:
+            assert "## Options" in doc, f"{cls.code} has options but documents none"

@@ -1,0 +1,87 @@
+"""The paper's published report-level counts, reproduced on the real tokenizers.
+
+method.md: single-byte / unreachable / partial UTF-8 / special
+GPT-2 (r50k_base) 256/0/216/1, Llama 2 351/0/0/3, Mistral 7B v0.1 380/0/0/3,
+GPT-NeoX-20B 243/221/369/2. Skipped when the real files are absent.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.analyses.vocabulary import analyze_vocabulary
+from auditor.loaders import load_tokenizer
+from tests.conftest import real_file
+
+PUBLISHED = {
+    # name: (single_byte, unreachable, partial_utf8, special)
+    "gpt2": (256, 0, 216, 1),
+    "llama2": (351, 0, 0, 3),
+    "mistral": (380, 0, 0, 3),
+    "neox": (243, 221, 369, 2),
+}
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_counts(name):
+    view = load_tokenizer(real_file(name))
+    counts = analyze_vocabulary(view).paper_counts()
+    single, unreachable, partial, special = PUBLISHED[name]
+    assert counts == {
+        "single_byte": single,
+        "special": special,
+        "unreachable": unreachable,
+        "partial_utf8": partial,
+    }, f"{name} with {view.implementation}"
+
+
+@pytest.mark.real
+def test_neox_unreachable_are_all_shadowed_by_added_space_tokens():
+    view = load_tokenizer(real_file("neox"))
+    vocab = analyze_vocabulary(view)
+    ids = vocab.paper_unreachable()
+    assert len(ids) == 221
+    added_spaces = {a.id for a in view.added_tokens if a.content.strip() == "" and len(a.content) >= 2}
+    assert len(added_spaces) == 23  # 2..24 spaces
+    for tid in ids:
+        cause = vocab.causes[tid]
+        assert cause.code == "added-token-shadow", (tid, cause)
+        assert set(vocab.reencoded[tid]) & added_spaces
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("name", ["llama2", "mistral"])
+def test_sentencepiece_leading_space_is_handled_with_the_sentinel(name):
+    view = load_tokenizer(real_file(name))
+    vocab = analyze_vocabulary(view)
+    assert vocab.sentinel == "«"
+    hello = view.encode("Hello")  # "▁Hello"
+    assert len(hello) == 1
+    assert vocab.decoded[hello[0]] == " Hello"
+    assert vocab.categories[hello[0]].value == "OK"
+    # the 256 byte-fallback pieces are single-byte; the ones that duplicate a piece are unreachable by design
+    byte_ids = [i for i, p in enumerate(view.pieces) if p and p.startswith("<0x")]
+    assert len(byte_ids) == 256 and set(byte_ids) <= vocab.single_byte
+    assert all(vocab.causes[i].code == "byte-fallback-duplicate" for i in byte_ids if i in vocab.causes
+               and vocab.categories[i].value == "UNREACHABLE_SINGLE_TOKEN")
+
+
+@pytest.mark.real
+def test_lint_reports_paper_counts_and_implementation_in_json(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from auditor.cli import app
+
+    path = real_file("neox")
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(app, ["lint", str(path), "--format", "json", "-o", str(out)])
+    assert res.exit_code == 1, res.output  # 221 unreachable tokens are errors
+    report = json.loads(out.read_text())
+    assert report["summary"]["paper_counts"] == {
+        "single_byte": 243, "special": 2, "unreachable": 221, "partial_utf8": 369
+    }
+    assert report["artifacts"][0]["implementation"].startswith("tokenizers ")
+    assert sum(1 for f in report["findings"] if f["code"] == "V101") == 221
