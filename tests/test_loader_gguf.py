@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import random
 import sys
 from pathlib import Path
@@ -15,8 +14,7 @@ gguf = pytest.importorskip("gguf")
 
 from auditor.errors import InputError, MissingExtraError  # noqa: E402
 from auditor.loaders import TokenKind, load_tokenizer  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import real_file  # noqa: E402
 
 _WORDS = (
     "the quick brown fox jumps over lazy dog tokenizer vocabulary merges bytes model file "
@@ -268,10 +266,26 @@ def test_llama_gguf_sentencepiece_would_refuse(tmp_path, spm_model):
     view = load_tokenizer(_write_gguf(tmp_path / "odd.gguf", kv))
     assert view.vocab_size == n + 2
     assert view.pieces[n:] == ["▁the", f"[EMPTY_{n + 1}]"]
-    assert view.kinds[0] == TokenKind.CONTROL and view.unk_id == 0
+    assert view.kinds[0] == TokenKind.CONTROL and view.unk_id is None  # byte fallback: no unk needed
     assert view.config["gguf"]["duplicate_token_ids"] == [n]
     assert view.config["gguf"]["empty_token_ids"] == [n + 1]
     assert view.encode_batch(SAMPLES) == sp.encode(SAMPLES, out_type=int)
+
+
+def test_llama_gguf_without_bytes_or_unknown_type(tmp_path):
+    """Without byte fallback sentencepiece needs an unknown piece: llama.cpp's unknown id stands in."""
+    tokens = ["<unk>", "<s>", "</s>", "▁", "a", "b", "▁a", "ab", "▁ab"]
+    kv = {
+        "tokenizer.ggml.model": "llama",
+        "tokenizer.ggml.tokens": tokens,
+        "tokenizer.ggml.scores": [0.0, 0.0, 0.0, -1.0, -2.0, -3.0, -0.5, -0.6, -0.4],
+        "tokenizer.ggml.token_type": [3, 3, 3, 1, 1, 1, 1, 1, 1],
+    }
+    view = load_tokenizer(_write_gguf(tmp_path / "nobytes.gguf", kv))
+    assert view.kinds[:3] == [TokenKind.CONTROL] * 3
+    assert view.unk_id == 0 and view.config["byte_fallback"] is False
+    assert view.encode("ab a") == [8, 6]
+    assert view.decode([8, 6]) == "ab a"
 
 
 # --- bad inputs ---------------------------------------------------------------------------
@@ -371,17 +385,10 @@ def test_missing_gguf_package(tmp_path, monkeypatch):
 # --- a real model ------------------------------------------------------------------------
 
 
-def _real_material() -> Path:
-    return Path(os.environ.get("TOKAUDIT_REAL_MATERIAL", REPO / ".real_material"))
-
-
-SMOLLM2 = _real_material() / "models" / "smollm2-135m-instruct" / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
 @pytest.mark.real
-@pytest.mark.skipif(not SMOLLM2.exists(), reason=f"{SMOLLM2} not present")
 def test_real_smollm2_gguf():
-    view = load_tokenizer(SMOLLM2)
+    """$TOKAUDIT_REAL_MATERIAL/models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf (metadata only)."""
+    view = load_tokenizer(real_file("smollm2"))
     assert view.vocab_size == 49152
     assert view.byte_level
     ids = view.encode("Hello world")

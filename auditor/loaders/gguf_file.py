@@ -282,17 +282,21 @@ def _spm_view(path: Path, tokens: list[str], scores: list[float], types: list[in
     for i in byte_ids:
         if not byte_fallback or i not in valid_bytes:
             proto_types[i] = _UNUSED
-    # Exactly one unknown piece: llama.cpp's unknown id (default 0) when the types name none.
+    # At most one unknown piece, and one is required without byte fallback: then
+    # llama.cpp's unknown id (default 0) stands in when no token is typed unknown.
     unk_ids = [i for i, t in enumerate(proto_types) if t == _UNKNOWN]
-    unk_id = info.get("unknown_token_id")
+    unk_id: int | None = info.get("unknown_token_id")
     if unk_id is None or not 0 <= unk_id < n:
         unk_id = 0
     if unk_ids:
         unk_id = unk_id if unk_id in unk_ids else unk_ids[0]
+    elif byte_fallback:
+        unk_id = None
     for i in unk_ids:
         if i != unk_id:
             proto_types[i] = _CONTROL
-    proto_types[unk_id] = _UNKNOWN
+    if unk_id is not None:
+        proto_types[unk_id] = _UNKNOWN
 
     add_prefix = info["add_space_prefix"]
     options = dict(

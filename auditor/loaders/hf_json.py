@@ -65,14 +65,42 @@ def load_tokenizer_json(path: Path, text: str | None = None) -> TokenizerView:
         spec = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(path, "JSON nested too deeply: not an HF tokenizer.json") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("model"), dict):
         raise InputError(path, "JSON without a 'model' object: not an HF tokenizer.json")
     try:
         tok = Tokenizer.from_str(text)
-    except Exception as exc:  # the Rust error names the field
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(path, f"tokenizers cannot load this tokenizer.json: {first}") from None
+    except BaseException as exc:  # the Rust error names the field; a Rust panic is a BaseException
+        if not _is_error_or_panic(exc):
+            raise
+        raise InputError(path, f"tokenizers cannot load this tokenizer.json: {_first_line(exc)}") from None
+    try:  # a model that only fails when it meets an unknown character (unk_token not in the vocabulary)
+        tok.encode("\u2603 \x00 tokaudit", add_special_tokens=False)
+    except BaseException as exc:
+        if not _is_error_or_panic(exc):
+            raise
+        raise InputError(path, f"tokenizers cannot encode with this tokenizer.json: {_first_line(exc)}") from None
     return view_from_tokenizer(tok, spec, path=str(path), fmt="tokenizer.json")
+
+
+def _is_error_or_panic(exc: BaseException) -> bool:
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+# Ids far beyond the number of tokens (a corrupt or hostile file) would make the per-id
+# lists of the view take gigabytes: refuse them. Real vocabularies are dense or nearly so.
+MAX_SPARSE_IDS = 1 << 20
+
+
+def check_id_space(path: object, size: int, count: int) -> None:
+    """Raise InputError when `size` ids (max id + 1) are far more than the `count` tokens."""
+    if size > max(4 * count, MAX_SPARSE_IDS):
+        raise InputError(path, f"token id {size - 1} is far beyond the {count} tokens (corrupt ids?)")
 
 
 def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> TokenizerView:
@@ -81,6 +109,7 @@ def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> Tokeniz
     model_type = str(model.get("type", "unknown")).lower()
     vocab = tok.get_vocab(with_added_tokens=True)
     size = max(vocab.values()) + 1 if vocab else 0
+    check_id_space(path, size, len(vocab))
     pieces: list[str | None] = [None] * size
     for piece, idx in vocab.items():
         pieces[idx] = piece
@@ -194,6 +223,6 @@ def _merge_triples(model: dict, vocab: dict[str, int]) -> list[tuple[int, int, i
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_bytes().decode("utf-8")
+        return path.read_bytes().decode("utf-8-sig")  # a leading BOM is allowed, as detection allows it
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text: not a tokenizer.json") from None
