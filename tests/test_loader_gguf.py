@@ -149,6 +149,7 @@ def test_gpt2_gguf_encodes_like_source_tokenizer(tmp_path, bpe_tokenizer):
         ("llama-bpe", ["x", "Ġ", "123", "45", "!!"], False),
         ("llama3", ["x", "Ġ", "123", "45", "!!"], False),
         ("no-such-pre-tokenizer", ["x", "Ġ12345", "!!"], True),
+        (None, ["x", "Ġ", "123", "45", "!!"], False),  # missing key: llama.cpp's "default" regexes
     ],
 )
 def test_gpt2_pre_tokenizer_follows_llama_cpp_names(tmp_path, bpe_tokenizer, pre, pieces, fallback):

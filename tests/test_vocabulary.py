@@ -137,3 +137,31 @@ def test_analysis_is_deterministic(write_tokenizer):
     a = analyze_vocabulary(load_tokenizer(path))
     b = analyze_vocabulary(load_tokenizer(path))
     assert a == b
+
+
+def _wordpiece(tmp_path):
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
+
+    vocab = ["[UNK]", "[CLS]", "un", "play", "able", "ing", "q", "!", "##ing", "##able", "##s", "##!", "##q"]
+    tok = Tokenizer(models.WordPiece({p: i for i, p in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    tok.add_special_tokens(["[UNK]", "[CLS]"])
+    path = tmp_path / "wp.json"
+    tok.save(str(path))
+    return path
+
+
+def test_wordpiece_continuation_pieces_are_analysed_inside_a_word(tmp_path):
+    view = load_tokenizer(_wordpiece(tmp_path))
+    assert view.continuation_prefix == "##"
+    vocab = analyze_vocabulary(view)
+    pid = view.pieces.index
+    for piece in ("##ing", "##able", "##s", "play", "un"):
+        assert vocab.categories[pid(piece)] is Category.OK, piece
+    # punctuation is split off by the pre-tokenizer: "##!" can never continue a word
+    bang = pid("##!")
+    assert vocab.categories[bang].unreachable
+    assert vocab.causes[bang].code == "pre-tokenizer"
+    assert bang in vocab.paper_unreachable()

@@ -85,3 +85,15 @@ def test_lint_reports_paper_counts_and_implementation_in_json(tmp_path):
     }
     assert report["artifacts"][0]["implementation"].startswith("tokenizers ")
     assert sum(1 for f in report["findings"] if f["code"] == "V101") == 221
+
+
+@pytest.mark.real
+def test_bert_wordpiece_continuations_are_reachable():
+    view = load_tokenizer(real_file("minilm") / "tokenizer.json")
+    vocab = analyze_vocabulary(view)
+    pid = {p: i for i, p in enumerate(view.pieces)}
+    for piece in ("##ing", "##s", "##ed", "##u", "##ly"):
+        assert vocab.categories[pid[piece]].reachable, piece
+    assert vocab.categories[pid["##!"]].unreachable  # punctuation is always its own word
+    # what stays unreachable is explained by BERT's pre-tokenizer or its CJK padding
+    assert {vocab.causes[i].code for i in vocab.paper_unreachable()} <= {"pre-tokenizer", "normalizer"}

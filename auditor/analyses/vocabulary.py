@@ -93,10 +93,24 @@ class VocabularyAnalysis:
 
 
 def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
-    ids = view.ids
+    all_ids = view.ids
     sentinel = _choose_sentinels(view)
+    # WordPiece continuation pieces ("##ing") only occur inside a word: analyse them
+    # after a one-letter word so that decode/encode see them where they can occur.
+    prefix = view.continuation_prefix
+    inner = [i for i in all_ids if prefix and (view.pieces[i] or "").startswith(prefix) and view.pieces[i] != prefix]
+    inner_set = set(inner)
+    ids = [i for i in all_ids if i not in inner_set]
     decoded = _decode_each(view, ids, sentinel)
     reencoded, failures = _encode_all(view, decoded, sentinel)
+    if inner:
+        word = _word_sentinels(view)
+        decoded_inner = _decode_each(view, inner, word)
+        reencoded_inner, failures_inner = _encode_all(view, decoded_inner, word)
+        failures += [len(ids) + k for k in failures_inner]
+        ids += inner
+        decoded += decoded_inner
+        reencoded += reencoded_inner
 
     size = view.vocab_size
     categories: list[Category | None] = [None] * size
@@ -117,11 +131,14 @@ def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
         else:
             categories[tid] = Category.UNREACHABLE_MULTI
 
-    single = frozenset(i for i in ids if is_single_byte(view, i))
-    special = frozenset(i for i in ids if looks_special_piece(view.pieces[i] or ""))
+    single = frozenset(i for i in all_ids if is_single_byte(view, i))
+    special = frozenset(i for i in all_ids if looks_special_piece(view.pieces[i] or ""))
+    word = _word_sentinels(view)[:1] if inner else []
     causes = {
-        tid: explain_unreachable(view, tid, decoded_by_id[tid] or "", off[tid])
-        for tid in ids
+        tid: explain_unreachable(
+            view, tid, decoded_by_id[tid] or "", off[tid], word_prefix=word[0][0] if word and tid in inner_set else None
+        )
+        for tid in all_ids
         if categories[tid] is not None and categories[tid].unreachable  # type: ignore[union-attr]
     }
     return VocabularyAnalysis(
@@ -199,6 +216,26 @@ def _choose_sentinels(view: TokenizerView) -> list[tuple[str, tuple[int, ...]]]:
     return [(c, e) for _n, _k, c, e in ranked[:3]]
 
 
+def _word_sentinels(view: TokenizerView) -> list[tuple[str, tuple[int, ...]]]:
+    """Words to put before continuation pieces: word-initial, alphabetic tokens that no
+    longer vocabulary entry extends, so greedy longest-match stops right after them."""
+    prefix = view.continuation_prefix or ""
+    words = sorted(
+        (p, i)
+        for i, p in enumerate(view.pieces)
+        if p and not p.startswith(prefix) and view.kinds[i] == TokenKind.NORMAL
+    )
+    candidates = []
+    for k, (p, i) in enumerate(words):
+        extended = k + 1 < len(words) and words[k + 1][0].startswith(p)
+        if not extended and p.isalpha():
+            candidates.append((len(p), i, p))
+    candidates.sort()
+    picked = [p for _n, _i, p in candidates[:20]]
+    encs = view.encode_batch(picked)
+    return [(p, tuple(e)) for p, e in zip(picked, encs) if len(e) == 1 and e[0] != view.unk_id][:5]
+
+
 def _decode_each(
     view: TokenizerView, ids: Sequence[int], sentinels: list[tuple[str, tuple[int, ...]]]
 ) -> list[str]:
@@ -262,8 +299,14 @@ def _show(s: str) -> str:
     return '"' + escape_text(s) + '"'
 
 
-def explain_unreachable(view: TokenizerView, tid: int, s: str, enc: Sequence[int]) -> Cause:
-    """The first explanation that holds, most specific first."""
+def explain_unreachable(
+    view: TokenizerView, tid: int, s: str, enc: Sequence[int], *, word_prefix: str | None = None
+) -> Cause:
+    """The first explanation that holds, most specific first.
+
+    `word_prefix` is set for WordPiece continuation pieces, which are analysed inside
+    a word: the pre-tokenizer check then looks at the word plus the piece.
+    """
     kind = view.kinds[tid]
     tb = view.token_bytes[tid]
     pieces = [view.pieces[i] or "?" for i in enc]
@@ -293,6 +336,13 @@ def explain_unreachable(view: TokenizerView, tid: int, s: str, enc: Sequence[int
     normalized = view.normalize(s)
     if normalized is not None and normalized != s:
         return Cause("normalizer", f"the normaliser changes its text {_show(s)} into {_show(normalized)}")
+    if word_prefix is not None:
+        parts = view.pre_tokenize(word_prefix + (normalized if normalized is not None else s))
+        if parts is not None and len(parts) > 1:
+            return Cause(
+                "pre-tokenizer",
+                "the pre-tokenizer splits it from the word before it: a continuation piece that can never continue a word",
+            )
     parts = view.pre_tokenize(normalized if normalized is not None else s)
     if parts is not None and len(parts) > 1:
         shown = ", ".join(_show(p) for p in parts[:6]) + (", ..." if len(parts) > 6 else "")

@@ -56,7 +56,11 @@ def load_tokenizer(path: str | Path, options: LoadOptions | None = None) -> Toke
             head = fh.read(_HEAD)
     except OSError as exc:
         raise InputError(p, f"cannot read ({exc.strerror})") from None
-    return _load_file(p, detect_format(p, head), options)
+    fmt = detect_format(p, head)
+    try:
+        return _load_file(p, fmt, options)
+    except OSError as exc:  # the file went away or became unreadable after its first bytes
+        raise InputError(p, f"cannot read ({exc.strerror or exc})") from None
 
 
 def _load_file(p: Path, fmt: str, options: LoadOptions) -> TokenizerView:

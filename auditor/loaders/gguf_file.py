@@ -86,8 +86,7 @@ def load_gguf(path: Path) -> TokenizerView:
 
     reader = _open(path, gguf)
     meta = _Metadata(reader, path, gguf)
-    tokens_field = reader.get_field("tokenizer.ggml.tokens")
-    if tokens_field is None:
+    if reader.get_field("tokenizer.ggml.tokens") is None:
         raise InputError(path, "GGUF file has no tokenizer vocabulary (no tokenizer.ggml.tokens)")
     tokens, bad_utf8 = meta.strings("tokenizer.ggml.tokens")
     if not tokens:
@@ -134,7 +133,8 @@ def load_gguf(path: Path) -> TokenizerView:
     if model == "llama":
         view = _spm_view(path, tokens, scores, types, info)
     else:
-        merges, _bad = meta.strings("tokenizer.ggml.merges") if reader.get_field("tokenizer.ggml.merges") else ([], [])
+        info["has_merges"] = reader.get_field("tokenizer.ggml.merges") is not None
+        merges, _bad = meta.strings("tokenizer.ggml.merges")
         view = _bpe_view(path, tokens, types, merges, first, info)
     return view
 
@@ -336,7 +336,7 @@ def _bpe_view(
     from auditor.loaders.hf_json import view_from_tokenizer
 
     pre = info["pre"]
-    if pre is None:
+    if not pre:
         family, regexes, ignore_merges = _PRE_TABLE["default"]  # llama.cpp's choice when the key is missing
         fallback = False
     elif pre in _PRE_TABLE:

@@ -49,9 +49,13 @@ def load_slow_folder(folder: Path) -> TokenizerView:
     try:
         tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, trust_remote_code=False)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(folder, f"transformers cannot load this tokenizer folder: {first}") from None
+        # transformers' messages run over several lines: one line, whole sentences kept.
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        text = text if len(text) <= 300 else text[:297] + "..."
+        raise InputError(folder, f"transformers cannot load this tokenizer folder: {text}") from None
     size = len(tok)
+    if not set(range(size)) - set(tok.all_special_ids):
+        raise InputError(folder, "transformers built a tokenizer without vocabulary (vocabulary files missing?)")
     pieces: list[str | None] = list(tok.convert_ids_to_tokens(list(range(size))))
     special = set(tok.all_special_ids)
     added = {i: t for i, t in tok.added_tokens_decoder.items()}

@@ -33,6 +33,10 @@ class TokenizersBackend:
     def __init__(self, tokenizer: Any) -> None:
         import tokenizers
 
+        # Padding and truncation from the file (BERT-style tokenizer.json files pad to
+        # 128) would turn every encoding into a padded one: the analysis needs raw ids.
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
         self._tok = tokenizer
         self.implementation = f"tokenizers {tokenizers.__version__}"
         batch = getattr(tokenizer, "encode_batch_fast", None)

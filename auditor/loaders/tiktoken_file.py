@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 from auditor.errors import InputError, UserError
 from auditor.loaders.bytelevel import bytes_to_piece
+from auditor.loaders.hf_json import check_id_space
 from auditor.loaders.view import TokenizerView, TokenKind, worker_threads
 
 _GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -102,6 +103,7 @@ def looks_like_tiktoken(head: bytes) -> bool:
 def parse_ranks(path: Path, data: bytes) -> dict[bytes, int]:
     """Parse a rank file, naming the first bad line precisely."""
     ranks: dict[bytes, int] = {}
+    line_of_rank: dict[int, int] = {}
     for lineno, raw in enumerate(data.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -116,7 +118,10 @@ def parse_ranks(path: Path, data: bytes) -> dict[bytes, int]:
         rank = int(parts[1])
         if token in ranks:
             raise InputError(path, f"line {lineno}: token bytes {token!r} appear twice")
+        if rank in line_of_rank:  # tiktoken would panic (a BaseException) on it
+            raise InputError(path, f"line {lineno}: rank {rank} already given on line {line_of_rank[rank]}")
         ranks[token] = rank
+        line_of_rank[rank] = lineno
     if not ranks:
         raise InputError(path, "empty tiktoken rank file")
     return ranks
@@ -205,14 +210,22 @@ def load_tiktoken(
         regex.compile(pat)
     except Exception as exc:
         raise UserError(f"--pattern is not a valid regular expression: {exc}") from None
+    missing = [b for b in range(256) if bytes([b]) not in ranks]
+    if missing:  # tiktoken panics when it meets such a byte in the text
+        shown = ", ".join(f"0x{b:02X}" for b in missing[:8]) + (", ..." if len(missing) > 8 else "")
+        raise InputError(path, f"{len(missing)} single bytes have no rank ({shown}); tiktoken cannot encode them")
+    size = max(max(ranks.values()), max(special.values(), default=-1)) + 1
+    check_id_space(path, size, len(ranks) + len(special))
     try:
         enc = tiktoken.Encoding(
             name=chosen.name if chosen else path.stem, pat_str=pat, mergeable_ranks=ranks, special_tokens=special
         )
-    except Exception as exc:
-        raise InputError(path, f"tiktoken rejects these ranks: {exc}") from None
+    except BaseException as exc:  # a Rust panic (pyo3 PanicException) is a BaseException
+        if not (isinstance(exc, Exception) or type(exc).__name__ == "PanicException"):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(path, f"tiktoken rejects these ranks: {first}") from None
 
-    size = max(max(ranks.values()), max(special.values(), default=-1)) + 1
     pieces: list[str | None] = [None] * size
     token_bytes: list[bytes | None] = [None] * size
     kinds = [TokenKind.UNUSED] * size
@@ -221,6 +234,8 @@ def load_tiktoken(
         token_bytes[rank] = tb
         kinds[rank] = TokenKind.NORMAL
     for text, idx in special.items():
+        if pieces[idx] is not None and token_bytes[idx] is None:
+            raise UserError(f"--special {text}={idx}: id {idx} is already the special {pieces[idx]}")
         if pieces[idx] is not None and token_bytes[idx] is not None:
             raise UserError(f"--special {text}={idx}: id {idx} is already a rank in {path}")
         pieces[idx] = text
