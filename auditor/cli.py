@@ -73,7 +73,11 @@ def _guard(debug: bool = False) -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("tokaudit: interrupted", err=True)
         raise typer.Exit(2) from None
-    except Exception as exc:
+    except BaseException as exc:
+        # Rust panics in tokenizers/tiktoken arrive as pyo3's PanicException, a
+        # BaseException: they are internal errors too, not tracebacks.
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
         if debug or _STATE["debug"]:
             traceback.print_exc()
         first = (str(exc).splitlines() or [""])[0]

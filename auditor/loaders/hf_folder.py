@@ -6,6 +6,7 @@ code is refused with a clear message rather than executed.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -41,6 +42,21 @@ class TransformersBackend:
         return None
 
 
+def _backend_byte_level(tok: Any) -> bool:
+    """True when the tokenizers backend (if any) pre-tokenizes or decodes with ByteLevel."""
+    backend = getattr(tok, "backend_tokenizer", None)
+    if backend is None:
+        return False
+    try:
+        spec = json.loads(backend.to_str())
+    except Exception:
+        return False
+    from auditor.loaders.hf_json import _components
+
+    parts = _components(spec.get("pre_tokenizer")) + _components(spec.get("decoder"))
+    return any(p.get("type") == "ByteLevel" for p in parts)
+
+
 def load_slow_folder(folder: Path) -> TokenizerView:
     try:
         from transformers import AutoTokenizer
@@ -59,7 +75,7 @@ def load_slow_folder(folder: Path) -> TokenizerView:
     pieces: list[str | None] = list(tok.convert_ids_to_tokens(list(range(size))))
     special = set(tok.all_special_ids)
     added = {i: t for i, t in tok.added_tokens_decoder.items()}
-    byte_level = sum(1 for p in pieces if p and p.startswith("Ġ")) > size / 10
+    byte_level = _backend_byte_level(tok) or sum(1 for p in pieces if p and p.startswith("Ġ")) > size / 10
     token_bytes: list[bytes | None] = []
     kinds: list[TokenKind] = []
     for i, piece in enumerate(pieces):

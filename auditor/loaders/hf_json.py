@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from auditor.errors import InputError
 from auditor.loaders.bytelevel import piece_to_bytes
-from auditor.loaders.view import AddedToken, TokenizerView, TokenKind
+from auditor.loaders.view import AddedToken, TokenizerView, TokenKind, check_id_space
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
@@ -98,13 +98,6 @@ def _first_line(exc: BaseException) -> str:
 
 # Ids far beyond the number of tokens (a corrupt or hostile file) would make the per-id
 # lists of the view take gigabytes: refuse them. Real vocabularies are dense or nearly so.
-MAX_SPARSE_IDS = 1 << 20
-
-
-def check_id_space(path: object, size: int, count: int) -> None:
-    """Raise InputError when `size` ids (max id + 1) are far more than the `count` tokens."""
-    if size > max(4 * count, MAX_SPARSE_IDS):
-        raise InputError(path, f"token id {size - 1} is far beyond the {count} tokens (corrupt ids?)")
 
 
 def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> TokenizerView:

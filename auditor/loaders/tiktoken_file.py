@@ -15,8 +15,7 @@ from typing import Any, Sequence
 
 from auditor.errors import InputError, UserError
 from auditor.loaders.bytelevel import bytes_to_piece
-from auditor.loaders.hf_json import check_id_space
-from auditor.loaders.view import TokenizerView, TokenKind, worker_threads
+from auditor.loaders.view import TokenizerView, TokenKind, check_id_space, worker_threads
 
 _GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 _CL100K_PATTERN = (

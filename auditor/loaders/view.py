@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
+from auditor.errors import InputError
+
 
 class TokenKind(str, enum.Enum):
     """What a vocabulary entry is, independent of the format it came from."""
@@ -49,6 +51,17 @@ def worker_threads() -> int:
     if env and env.isdigit() and int(env) > 0:
         return int(env)
     return max(1, os.cpu_count() or 1)
+
+
+# Corrupt files can name one huge id; the view allocates per id, so refuse id spaces far
+# larger than the vocabulary (tiktoken and HF files have small gaps, never 4x).
+MAX_SPARSE_IDS = 1 << 20
+
+
+def check_id_space(path: object, size: int, count: int) -> None:
+    """Raise InputError when `size` ids (max id + 1) are far more than the `count` tokens."""
+    if size > max(4 * count, MAX_SPARSE_IDS):
+        raise InputError(path, f"token id {size - 1} is far beyond the {count} tokens (corrupt ids?)")
 
 
 @dataclass(frozen=True)
