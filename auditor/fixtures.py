@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from auditor.loaders.bytelevel import byte_to_char
+from auditor.loaders.hf_json import added_token_spec, bpe_model_spec, tokenizer_json_spec
 
 
 def _bl(text: str | bytes) -> str:
@@ -49,43 +50,25 @@ def byte_level_bpe(
             cur = cur + ch
     for orphan in orphans:
         vocab.setdefault(_bl(orphan), len(vocab))
-    added_tokens = []
-    next_id = len(vocab)
-    for spec in added:
-        added_tokens.append(
-            {
-                "id": next_id,
-                "content": spec["content"],
-                "single_word": False,
-                "lstrip": bool(spec.get("lstrip", False)),
-                "rstrip": bool(spec.get("rstrip", False)),
-                "normalized": bool(spec.get("normalized", not spec.get("special", False))),
-                "special": bool(spec.get("special", False)),
-            }
+    added_tokens = [
+        added_token_spec(
+            len(vocab) + k,
+            spec["content"],
+            special=bool(spec.get("special", False)),
+            normalized=spec.get("normalized"),
+            lstrip=bool(spec.get("lstrip", False)),
+            rstrip=bool(spec.get("rstrip", False)),
         )
-        next_id += 1
-    return {
-        "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": added_tokens,
-        "normalizer": dict(normalizer) if normalizer else None,
-        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": use_regex},
-        "post_processor": None,
-        "decoder": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": use_regex},
-        "model": {
-            "type": "BPE",
-            "dropout": None,
-            "unk_token": None,
-            "continuing_subword_prefix": None,
-            "end_of_word_suffix": None,
-            "fuse_unk": False,
-            "byte_fallback": False,
-            "ignore_merges": False,
-            "vocab": vocab,
-            "merges": merges,
-        },
-    }
+        for k, spec in enumerate(added)
+    ]
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": use_regex}
+    return tokenizer_json_spec(
+        bpe_model_spec(vocab, merges),
+        added_tokens=added_tokens,
+        normalizer=dict(normalizer) if normalizer else None,
+        pre_tokenizer=byte_level,
+        decoder=dict(byte_level),
+    )
 
 
 def char_bpe(alphabet: str, words: Iterable[str] = (), *, unk: str = "[UNK]") -> dict[str, Any]:
@@ -102,31 +85,11 @@ def char_bpe(alphabet: str, words: Iterable[str] = (), *, unk: str = "[UNK]") ->
                 merges.append([cur, ch])
                 vocab[cur + ch] = len(vocab)
             cur = cur + ch
-    return {
-        "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": [
-            {"id": 0, "content": unk, "single_word": False, "lstrip": False, "rstrip": False,
-             "normalized": False, "special": True}
-        ],
-        "normalizer": None,
-        "pre_tokenizer": {"type": "WhitespaceSplit"},
-        "post_processor": None,
-        "decoder": None,
-        "model": {
-            "type": "BPE",
-            "dropout": None,
-            "unk_token": unk,
-            "continuing_subword_prefix": None,
-            "end_of_word_suffix": None,
-            "fuse_unk": False,
-            "byte_fallback": False,
-            "ignore_merges": False,
-            "vocab": vocab,
-            "merges": merges,
-        },
-    }
+    return tokenizer_json_spec(
+        bpe_model_spec(vocab, merges, unk_token=unk),
+        added_tokens=[added_token_spec(0, unk, special=True)],
+        pre_tokenizer={"type": "WhitespaceSplit"},
+    )
 
 
 def sentencepiece_bpe(

@@ -333,7 +333,7 @@ def _bpe_view(
     from tokenizers import Tokenizer
 
     from auditor.loaders.bytelevel import piece_to_bytes
-    from auditor.loaders.hf_json import view_from_tokenizer
+    from auditor.loaders.hf_json import added_token_spec, bpe_model_spec, tokenizer_json_spec, view_from_tokenizer
 
     pre = info["pre"]
     if not pre:
@@ -364,49 +364,22 @@ def _bpe_view(
     added = []
     for i, t in enumerate(types):
         if t in (_CONTROL, _UNKNOWN, _USER_DEFINED) and first[tokens[i]] == i:
-            added.append(
-                {
-                    "id": i,
-                    "content": tokens[i],
-                    "single_word": False,
-                    "lstrip": False,
-                    "rstrip": False,
-                    "normalized": False,
-                    "special": t != _USER_DEFINED,
-                }
-            )
-    model: dict[str, Any] = {
-        "type": "BPE",
-        "dropout": None,
-        "unk_token": None,
-        "continuing_subword_prefix": None,
-        "end_of_word_suffix": None,
-        "fuse_unk": False,
-        "byte_fallback": False,
-        "vocab": vocab,
-        # "a b" strings when unambiguous (every tokenizers version reads them), else pairs.
-        "merges": pairs if any(" " in a or " " in b for a, b in pairs) else [f"{a} {b}" for a, b in pairs],
-    }
-    if ignore_merges:
-        model["ignore_merges"] = True
+            added.append(added_token_spec(i, tokens[i], special=t != _USER_DEFINED, normalized=False))
+    # "a b" strings when unambiguous (every tokenizers version reads them), else pairs.
+    merges = pairs if any(" " in a or " " in b for a, b in pairs) else [f"{a} {b}" for a, b in pairs]
     splits = [
         {"type": "Split", "pattern": {"Regex": r}, "behavior": "Isolated", "invert": False} for r in regexes
     ]
-    spec = {
-        "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": added,
-        "normalizer": None,
-        "pre_tokenizer": {
+    spec = tokenizer_json_spec(
+        bpe_model_spec(vocab, merges, ignore_merges=ignore_merges),
+        added_tokens=added,
+        pre_tokenizer={
             "type": "Sequence",
             "pretokenizers": splits
             + [{"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}],
         },
-        "post_processor": None,
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
-        "model": model,
-    }
+        decoder={"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+    )
     try:
         tok = Tokenizer.from_str(json.dumps(spec))
     except Exception as exc:

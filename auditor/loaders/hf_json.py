@@ -223,3 +223,66 @@ def _read_text(path: Path) -> str:
         return path.read_bytes().decode("utf-8-sig")  # a leading BOM is allowed, as detection allows it
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text: not a tokenizer.json") from None
+
+
+# --- building specs (GGUF vocabularies and test fixtures are turned into tokenizer.json) ---
+
+
+def added_token_spec(
+    token_id: int, content: str, *, special: bool, normalized: bool | None = None, lstrip: bool = False,
+    rstrip: bool = False,
+) -> dict[str, Any]:
+    """One `added_tokens` entry; special tokens are not normalised unless told otherwise."""
+    return {
+        "id": token_id,
+        "content": content,
+        "single_word": False,
+        "lstrip": lstrip,
+        "rstrip": rstrip,
+        "normalized": (not special) if normalized is None else normalized,
+        "special": special,
+    }
+
+
+def bpe_model_spec(
+    vocab: dict[str, int],
+    merges: list,
+    *,
+    unk_token: str | None = None,
+    byte_fallback: bool = False,
+    ignore_merges: bool = False,
+) -> dict[str, Any]:
+    return {
+        "type": "BPE",
+        "dropout": None,
+        "unk_token": unk_token,
+        "continuing_subword_prefix": None,
+        "end_of_word_suffix": None,
+        "fuse_unk": False,
+        "byte_fallback": byte_fallback,
+        "ignore_merges": ignore_merges,
+        "vocab": vocab,
+        "merges": merges,
+    }
+
+
+def tokenizer_json_spec(
+    model: dict[str, Any],
+    *,
+    added_tokens: list[dict[str, Any]] | None = None,
+    normalizer: dict[str, Any] | None = None,
+    pre_tokenizer: dict[str, Any] | None = None,
+    decoder: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A complete tokenizer.json document around a model spec."""
+    return {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": added_tokens or [],
+        "normalizer": normalizer,
+        "pre_tokenizer": pre_tokenizer,
+        "post_processor": None,
+        "decoder": decoder,
+        "model": model,
+    }
