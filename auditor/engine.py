@@ -89,6 +89,10 @@ def run_lint(
             result.paper_counts = vocab.paper_counts()
             if vocab.sentinel:
                 result.notes.append(f"leading-space sentinel {vocab.sentinel!r} used for the round trip")
+            if vocab.word_sentinel:
+                result.notes.append(
+                    f"continuation pieces analysed after the word {vocab.word_sentinel!r}"
+                )
             if vocab.sentinel_failures:
                 result.notes.append(f"{len(vocab.sentinel_failures)} ids could not use the sentinel")
         result.analyses = store.computed()

@@ -65,7 +65,8 @@ class VocabularyAnalysis:
     special_pattern: frozenset[int]
     causes: dict[int, Cause]
     sentinel: str | None  # the leading-space sentinel used, None when not needed
-    sentinel_failures: tuple[int, ...] = field(default=())
+    word_sentinel: str | None = None  # the word put before WordPiece continuation pieces
+    sentinel_failures: tuple[int, ...] = field(default=())  # ids analysed without a sentinel
 
     def category_counts(self) -> dict[str, int]:
         counts = Counter(c.value for c in self.categories if c is not None)
@@ -95,22 +96,20 @@ class VocabularyAnalysis:
 def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
     all_ids = view.ids
     sentinel = _choose_sentinels(view)
-    # WordPiece continuation pieces ("##ing") only occur inside a word: analyse them
-    # after a one-letter word so that decode/encode see them where they can occur.
+    # WordPiece continuation pieces ("##ing") only occur inside a word: they are analysed
+    # after a word that greedy matching cannot extend, so decode/encode see them in place.
     prefix = view.continuation_prefix
     inner = [i for i in all_ids if prefix and (view.pieces[i] or "").startswith(prefix) and view.pieces[i] != prefix]
     inner_set = set(inner)
+    word = _word_sentinels(view) if inner else []
     ids = [i for i in all_ids if i not in inner_set]
-    decoded = _decode_each(view, ids, sentinel)
-    reencoded, failures = _encode_all(view, decoded, sentinel)
+    decoded, reencoded, failures = _round_trip(view, ids, sentinel)
     if inner:
-        word = _word_sentinels(view)
-        decoded_inner = _decode_each(view, inner, word)
-        reencoded_inner, failures_inner = _encode_all(view, decoded_inner, word)
-        failures += [len(ids) + k for k in failures_inner]
+        decoded_inner, reencoded_inner, failures_inner = _round_trip(view, inner, word)
         ids += inner
         decoded += decoded_inner
         reencoded += reencoded_inner
+        failures += failures_inner
 
     size = view.vocab_size
     categories: list[Category | None] = [None] * size
@@ -133,7 +132,6 @@ def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
 
     single = frozenset(i for i in all_ids if is_single_byte(view, i))
     special = frozenset(i for i in all_ids if looks_special_piece(view.pieces[i] or ""))
-    word = _word_sentinels(view)[:1] if inner else []
     causes = {
         tid: explain_unreachable(
             view, tid, decoded_by_id[tid] or "", off[tid], word_prefix=word[0][0] if word and tid in inner_set else None
@@ -149,7 +147,8 @@ def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
         special_pattern=special,
         causes=causes,
         sentinel=sentinel[0][0] if sentinel else None,
-        sentinel_failures=tuple(failures),
+        word_sentinel=word[0][0] if word else None,
+        sentinel_failures=tuple(sorted(failures)),
     )
 
 
@@ -234,6 +233,16 @@ def _word_sentinels(view: TokenizerView) -> list[tuple[str, tuple[int, ...]]]:
     picked = [p for _n, _i, p in candidates[:20]]
     encs = view.encode_batch(picked)
     return [(p, tuple(e)) for p, e in zip(picked, encs) if len(e) == 1 and e[0] != view.unk_id][:5]
+
+
+def _round_trip(
+    view: TokenizerView, ids: list[int], sentinels: list[tuple[str, tuple[int, ...]]]
+) -> tuple[list[str], list[list[int]], list[int]]:
+    """decode([id]) then encode(text) for every id, in batches: texts, encodings, and the
+    ids for which no sentinel worked (analysed plainly)."""
+    decoded = _decode_each(view, ids, sentinels)
+    encoded, failed = _encode_all(view, decoded, sentinels)
+    return decoded, encoded, [ids[k] for k in failed]
 
 
 def _decode_each(
