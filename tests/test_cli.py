@@ -151,3 +151,15 @@ def test_help_does_not_import_heavy_libraries():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == ""
+
+
+def test_tokenizer_lint_runs_without_the_model_extra(clean):
+    """A plain `pip install .` is a working linter: linting never imports torch/transformers."""
+    code = (
+        "import sys; from typer.testing import CliRunner; from auditor.cli import app; "
+        f"r = CliRunner().invoke(app, ['lint', {str(clean)!r}]); assert r.exit_code == 0, r.output; "
+        "print(','.join(m for m in ('torch', 'transformers', 'datasets', 'gguf') if m in sys.modules))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == ""
