@@ -90,7 +90,7 @@ def _word(rng: random.Random, group: str) -> str:
 
 # (group, share of the merges). Emitted in this order: earlier groups get higher merge priority.
 GROUPS = (
-    ("sp_lower", 0.46),
+    ("sp_lower", 0.6145),
     ("sp_cap", 0.12),
     ("sp_upper", 0.02),
     ("sp_digits", 0.015),
@@ -103,7 +103,7 @@ GROUPS = (
     ("kana", 0.01),
     ("cap", 0.06),
     ("digits", 0.005),
-    ("lower", 0.1595),  # the rest: fills up to the requested size
+    ("lower", 0.005),  # the rest: fills up to the requested size
 )
 
 

@@ -13,13 +13,14 @@ report-level counts and, for every unreachable token, the cause are derived from
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from auditor.loaders.bytelevel import char_to_byte
-from auditor.loaders.view import TokenizerView, TokenKind
+from auditor.loaders.view import FlatEncodings, TokenizerView, TokenKind
 
 SPACE_MARKERS = " ▁_Ġ"
 SENTINELS = ("«", "»")  # the reference's; more are tried only when neither is one token
@@ -72,21 +73,33 @@ class VocabularyAnalysis:
         counts = Counter(c.value for c in self.categories if c is not None)
         return {c.value: counts.get(c.value, 0) for c in Category}
 
+    @functools.cached_property
+    def _paper_sets(self) -> tuple[list[int], list[int]]:
+        excl = self.single_byte | self.special_pattern
+        unreachable, partial = [], []
+        for i in sorted(self.reencoded):  # every non-OK id has an entry
+            if i in excl:
+                continue
+            c = self.categories[i]
+            if c is Category.PARTIAL_UTF8:
+                partial.append(i)
+            elif c is not None and c.unreachable:
+                unreachable.append(i)
+        return unreachable, partial
+
     def paper_unreachable(self) -> list[int]:
         """Unreachable ids as the paper counts them: not single-byte, not special-looking."""
-        excl = self.single_byte | self.special_pattern
-        return [i for i, c in enumerate(self.categories) if c is not None and c.unreachable and i not in excl]
+        return list(self._paper_sets[0])
 
     def paper_partial_utf8(self) -> list[int]:
-        excl = self.single_byte | self.special_pattern
-        return [i for i, c in enumerate(self.categories) if c is Category.PARTIAL_UTF8 and i not in excl]
+        return list(self._paper_sets[1])
 
     def paper_counts(self) -> dict[str, int]:
         return {
             "single_byte": len(self.single_byte),
             "special": len(self.special_pattern),
-            "unreachable": len(self.paper_unreachable()),
-            "partial_utf8": len(self.paper_partial_utf8()),
+            "unreachable": len(self._paper_sets[0]),
+            "partial_utf8": len(self._paper_sets[1]),
         }
 
 
@@ -94,6 +107,8 @@ class VocabularyAnalysis:
 
 
 def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
+    import numpy as np
+
     all_ids = view.ids
     sentinel = _choose_sentinels(view)
     # WordPiece continuation pieces ("##ing") only occur inside a word: they are analysed
@@ -102,41 +117,50 @@ def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
     inner = [i for i in all_ids if prefix and (view.pieces[i] or "").startswith(prefix) and view.pieces[i] != prefix]
     inner_set = set(inner)
     word = _word_sentinels(view) if inner else []
-    ids = [i for i in all_ids if i not in inner_set]
-    decoded, reencoded, failures = _round_trip(view, ids, sentinel)
+    groups = [([i for i in all_ids if i not in inner_set], sentinel)]
     if inner:
-        decoded_inner, reencoded_inner, failures_inner = _round_trip(view, inner, word)
-        ids += inner
-        decoded += decoded_inner
-        reencoded += reencoded_inner
-        failures += failures_inner
+        groups.append((inner, word))
 
     size = view.vocab_size
+    # Most ids are OK: start from that (None for holes) and correct the rest.
     categories: list[Category | None] = [None] * size
+    for i in all_ids:
+        categories[i] = Category.OK
     decoded_by_id: list[str | None] = [None] * size
     off: dict[int, tuple[int, ...]] = {}
-    for tid, s, enc in zip(ids, decoded, reencoded):
-        decoded_by_id[tid] = s
-        if len(enc) == 1 and enc[0] == tid:
-            categories[tid] = Category.OK_SPECIAL if view.is_special(tid) else Category.OK
-            continue
-        off[tid] = tuple(enc)
-        if looks_special(s):
-            categories[tid] = Category.UNREACHABLE_SPECIAL
-        elif "\ufffd" in s:
-            categories[tid] = Category.PARTIAL_UTF8
-        elif len(enc) == 1:
-            categories[tid] = Category.UNREACHABLE_SINGLE
+    failures: list[int] = []
+    for ids, sentinels in groups:
+        decoded = _decode_each(view, ids, sentinels)
+        flat, overrides, failed = _encode_all(view, decoded, sentinels)
+        failures += [ids[k] for k in failed]
+        ok = flat.is_exactly(ids)
+        for k, enc in overrides.items():
+            ok[k] = enc == [ids[k]]
+        if len(ids) == size:  # no holes, one group: ids are 0..size-1
+            decoded_by_id = list(decoded)
         else:
-            categories[tid] = Category.UNREACHABLE_MULTI
+            for tid, s in zip(ids, decoded):
+                decoded_by_id[tid] = s
+        for k in np.flatnonzero(~ok).tolist():
+            tid, s = ids[k], decoded[k]
+            enc = overrides[k] if k in overrides else flat.get(k)
+            off[tid] = tuple(enc)
+            categories[tid] = _off_category(s, enc)
+    for tid, kind in enumerate(view.kinds):
+        if kind in (TokenKind.CONTROL, TokenKind.UNKNOWN) and categories[tid] is Category.OK:
+            categories[tid] = Category.OK_SPECIAL
 
-    single = frozenset(i for i in all_ids if is_single_byte(view, i))
-    special = frozenset(i for i in all_ids if looks_special_piece(view.pieces[i] or ""))
+    pieces = view.pieces
+    single = frozenset(
+        i for i in all_ids if len(pieces[i]) in (1, 6) and is_single_byte(view, i)  # type: ignore[arg-type]
+    )
+    special = frozenset(
+        i for i in all_ids if pieces[i][:1] in ("[", "<") and looks_special_piece(pieces[i])  # type: ignore[index]
+    )
+    explain = CauseFinder(view)
     causes = {
-        tid: explain_unreachable(
-            view, tid, decoded_by_id[tid] or "", off[tid], word_prefix=word[0][0] if word and tid in inner_set else None
-        )
-        for tid in all_ids
+        tid: explain(tid, decoded_by_id[tid] or "", off[tid], word_prefix=word[0][0] if word and tid in inner_set else None)
+        for tid in sorted(off)
         if categories[tid] is not None and categories[tid].unreachable  # type: ignore[union-attr]
     }
     return VocabularyAnalysis(
@@ -150,6 +174,17 @@ def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
         word_sentinel=word[0][0] if word else None,
         sentinel_failures=tuple(sorted(failures)),
     )
+
+
+def _off_category(s: str, enc: Sequence[int]) -> Category:
+    """Category of a token whose round trip did not give it back (method.md §1 order)."""
+    if looks_special(s):
+        return Category.UNREACHABLE_SPECIAL
+    if "\ufffd" in s:
+        return Category.PARTIAL_UTF8
+    if len(enc) == 1:
+        return Category.UNREACHABLE_SINGLE
+    return Category.UNREACHABLE_MULTI
 
 
 def looks_special(s: str) -> bool:
@@ -171,6 +206,8 @@ def looks_special_piece(piece: str) -> bool:
 def is_single_byte(view: TokenizerView, tid: int) -> bool:
     """Byte-fallback <0xNN>; one byte-alphabet character (byte-level BPE); one ASCII character."""
     piece = view.pieces[tid] or ""
+    if len(piece) not in (1, 6):
+        return False
     if view.byte_level:
         if len(piece) == 1 and piece in char_to_byte():
             return True
@@ -235,21 +272,11 @@ def _word_sentinels(view: TokenizerView) -> list[tuple[str, tuple[int, ...]]]:
     return [(p, tuple(e)) for p, e in zip(picked, encs) if len(e) == 1 and e[0] != view.unk_id][:5]
 
 
-def _round_trip(
-    view: TokenizerView, ids: list[int], sentinels: list[tuple[str, tuple[int, ...]]]
-) -> tuple[list[str], list[list[int]], list[int]]:
-    """decode([id]) then encode(text) for every id, in batches: texts, encodings, and the
-    ids for which no sentinel worked (analysed plainly)."""
-    decoded = _decode_each(view, ids, sentinels)
-    encoded, failed = _encode_all(view, decoded, sentinels)
-    return decoded, encoded, [ids[k] for k in failed]
-
-
 def _decode_each(
     view: TokenizerView, ids: Sequence[int], sentinels: list[tuple[str, tuple[int, ...]]]
 ) -> list[str]:
     if not sentinels:
-        return view.decode_batch([[i] for i in ids])
+        return view.decode_each(ids)
     out: list[str | None] = [None] * len(ids)
     todo = list(range(len(ids)))
     for text, sids in sentinels:
@@ -266,37 +293,52 @@ def _decode_each(
                 left.append(k)
         todo = left
     if todo:
-        plain = view.decode_batch([[ids[k]] for k in todo])
-        for k, d in zip(todo, plain):
+        for k, d in zip(todo, view.decode_each([ids[k] for k in todo])):
             out[k] = d
     return out  # type: ignore[return-value]
 
 
 def _encode_all(
     view: TokenizerView, texts: Sequence[str], sentinels: list[tuple[str, tuple[int, ...]]]
-) -> tuple[list[list[int]], list[int]]:
+) -> tuple[FlatEncodings, dict[int, list[int]], list[int]]:
+    """Encode every text (after the first sentinel that works for it, which is dropped).
+
+    Returns the flat encodings of the first pass, the encodings of texts that needed
+    another sentinel or none (by position), and the positions that used no sentinel.
+    """
+    import numpy as np
+
     if not sentinels:
-        return view.encode_batch(texts), []
-    out: list[list[int] | None] = [None] * len(texts)
-    todo = list(range(len(texts)))
-    for text, sids in sentinels:
+        return view.encode_flat(texts), {}, []
+    first_text, first_ids = sentinels[0]
+    flat = view.encode_flat([first_text + t for t in texts])
+    n = len(first_ids)
+    ok = flat.lengths >= n
+    for j, sid in enumerate(first_ids):
+        at = np.minimum(flat.starts + j, max(len(flat.ids) - 1, 0))
+        ok &= (flat.ids[at] == sid) if len(flat.ids) else False
+    flat = FlatEncodings(
+        ids=flat.ids,
+        lengths=np.where(ok, flat.lengths - n, flat.lengths),
+        starts=np.where(ok, flat.starts + n, flat.starts),
+    )
+    overrides: dict[int, list[int]] = {}
+    todo = np.flatnonzero(~ok).tolist()
+    for text, sids in sentinels[1:]:
         if not todo:
             break
-        n = len(sids)
-        encoded = view.encode_batch([text + texts[k] for k in todo])
+        k_n = len(sids)
         left = []
-        for k, e in zip(todo, encoded):
-            if tuple(e[:n]) == sids:
-                out[k] = e[n:]
+        for k, e in zip(todo, view.encode_batch([text + texts[k] for k in todo])):
+            if tuple(e[:k_n]) == sids:
+                overrides[k] = e[k_n:]
             else:
                 left.append(k)
         todo = left
-    failures = list(todo)
     if todo:
-        plain = view.encode_batch([texts[k] for k in todo])
-        for k, e in zip(todo, plain):
-            out[k] = e
-    return out, failures  # type: ignore[return-value]
+        for k, e in zip(todo, view.encode_batch([texts[k] for k in todo])):
+            overrides[k] = e
+    return flat, overrides, todo
 
 
 # --- causes -----------------------------------------------------------------------
@@ -308,13 +350,40 @@ def _show(s: str) -> str:
     return '"' + escape_text(s) + '"'
 
 
+class CauseFinder:
+    """Explains unreachable tokens of one view; what is shared between tokens (the set
+    of merge results) is computed once, on first need."""
+
+    def __init__(self, view: TokenizerView) -> None:
+        self.view = view
+        self._merged: set[int] | None = None
+
+    def merged_ids(self) -> set[int] | None:
+        if self._merged is None:
+            merges = self.view.bpe_merges()
+            if merges is None:
+                return None
+            self._merged = {m[2] for m in merges}
+        return self._merged
+
+    def __call__(self, tid: int, s: str, enc: Sequence[int], *, word_prefix: str | None = None) -> Cause:
+        return explain_unreachable(self.view, tid, s, enc, word_prefix=word_prefix, merged=self.merged_ids)
+
+
 def explain_unreachable(
-    view: TokenizerView, tid: int, s: str, enc: Sequence[int], *, word_prefix: str | None = None
+    view: TokenizerView,
+    tid: int,
+    s: str,
+    enc: Sequence[int],
+    *,
+    word_prefix: str | None = None,
+    merged: "Callable[[], set[int] | None] | None" = None,
 ) -> Cause:
     """The first explanation that holds, most specific first.
 
     `word_prefix` is set for WordPiece continuation pieces, which are analysed inside
-    a word: the pre-tokenizer check then looks at the word plus the piece.
+    a word: the pre-tokenizer check then looks at the word plus the piece. `merged`
+    gives the ids that some merge produces (CauseFinder caches it).
     """
     kind = view.kinds[tid]
     tb = view.token_bytes[tid]
@@ -357,8 +426,8 @@ def explain_unreachable(
         shown = ", ".join(_show(p) for p in parts[:6]) + (", ..." if len(parts) > 6 else "")
         return Cause("pre-tokenizer", f"the pre-tokenizer splits its text into {len(parts)} pieces: {shown}")
     if view.model_type == "bpe":
-        merges = view.bpe_merges()
-        if merges is not None and tb is not None and len(tb) > 1 and tid not in {m[2] for m in merges}:
+        produced = merged() if merged is not None else _merged_ids(view)
+        if produced is not None and tb is not None and len(tb) > 1 and tid not in produced:
             return Cause("no-merge", "no BPE merge produces it: an orphan vocabulary entry")
         return Cause(
             "merge-order",
@@ -370,3 +439,8 @@ def explain_unreachable(
             "the unigram model prefers another segmentation: " + " + ".join(_show(p) for p in pieces[:8]),
         )
     return Cause("re-encodes", "its text encodes as " + " + ".join(_show(p) for p in pieces[:8]))
+
+
+def _merged_ids(view: TokenizerView) -> set[int] | None:
+    merges = view.bpe_merges()
+    return None if merges is None else {m[2] for m in merges}

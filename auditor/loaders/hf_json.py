@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from auditor.errors import InputError
-from auditor.loaders.bytelevel import piece_to_bytes
-from auditor.loaders.view import AddedToken, TokenizerView, TokenKind, check_id_space
+from auditor.loaders.bytelevel import pieces_to_bytes
+from auditor.loaders.view import AddedToken, FlatEncodings, TokenizerView, TokenKind, check_id_space
+
+_CHUNK = 4096  # words per pre-tokenized input in encode_flat
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
@@ -30,7 +32,7 @@ def _components(node: Any) -> list[dict]:
 class TokenizersBackend:
     """Encode/decode through a `tokenizers.Tokenizer`."""
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, plain_bytes: list[bytes | None] | None = None) -> None:
         import tokenizers
 
         # Padding and truncation from the file (BERT-style tokenizer.json files pad to
@@ -38,6 +40,7 @@ class TokenizersBackend:
         tokenizer.no_padding()
         tokenizer.no_truncation()
         self._tok = tokenizer
+        self._plain_bytes = plain_bytes  # per id, when decode([id]) is exactly these bytes
         self.implementation = f"tokenizers {tokenizers.__version__}"
         batch = getattr(tokenizer, "encode_batch_fast", None)
         self._encode = batch if batch is not None else tokenizer.encode_batch
@@ -45,8 +48,43 @@ class TokenizersBackend:
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self._encode(list(texts), add_special_tokens=False)]
 
+    def encode_flat(self, texts: Sequence[str]) -> FlatEncodings:
+        """Many short texts, each encoded exactly as alone, at a fraction of the cost.
+
+        Texts go in as the words of pre-tokenized inputs of CHUNK words: `tokenizers`
+        runs added-token matching, normaliser, pre-tokenizer and model on every word
+        separately (as for a text of its own) and records which word each id came
+        from, so one Encoding object serves thousands of texts.
+        """
+        import numpy as np
+
+        texts = list(texts)
+        chunks = [texts[k : k + _CHUNK] for k in range(0, len(texts), _CHUNK)]
+        ids_parts, len_parts = [], []
+        for chunk, enc in zip(chunks, self._tok.encode_batch(chunks, is_pretokenized=True, add_special_tokens=False)):
+            ids_parts.append(np.asarray(enc.ids, dtype=np.int64))
+            words = np.asarray(enc.word_ids, dtype=np.int64)
+            len_parts.append(np.bincount(words, minlength=len(chunk)) if len(words) else np.zeros(len(chunk), np.int64))
+        if not chunks:
+            return FlatEncodings.from_lists([])
+        return FlatEncodings.from_arrays(np.concatenate(ids_parts), np.concatenate(len_parts))
+
     def decode_batch(self, seqs: Sequence[Sequence[int]]) -> list[str]:
         return self._tok.decode_batch([list(s) for s in seqs], skip_special_tokens=False)
+
+    def decode_each(self, ids: Sequence[int]) -> list[str]:
+        """decode([id]) for every id. With a plain ByteLevel decoder that is the token's
+        bytes as UTF-8 with U+FFFD for invalid sequences, computed here without the
+        per-call cost; other ids and decoders go through the library."""
+        plain = self._plain_bytes
+        if plain is None:
+            return self.decode_batch([[i] for i in ids])
+        out: list[str | None] = [None if plain[i] is None else plain[i].decode("utf-8", "replace") for i in ids]
+        rest = [k for k, s in enumerate(out) if s is None]
+        if rest:
+            for k, s in zip(rest, self.decode_batch([[ids[k]] for k in rest])):
+                out[k] = s
+        return out  # type: ignore[return-value]
 
     def normalize(self, text: str) -> str | None:
         norm = self._tok.normalizer
@@ -96,10 +134,6 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-# Ids far beyond the number of tokens (a corrupt or hostile file) would make the per-id
-# lists of the view take gigabytes: refuse them. Real vocabularies are dense or nearly so.
-
-
 def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> TokenizerView:
     """Build the view of a `tokenizers.Tokenizer` and its parsed JSON spec."""
     model = spec["model"]
@@ -145,6 +179,7 @@ def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> Tokeniz
 
     token_bytes: list[bytes | None] = [None] * size
     kinds: list[TokenKind] = [TokenKind.UNUSED] * size
+    level_bytes = pieces_to_bytes(pieces) if byte_level else None
     for idx, piece in enumerate(pieces):
         if piece is None:
             continue
@@ -159,8 +194,8 @@ def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> Tokeniz
             kinds[idx] = TokenKind.UNKNOWN
             continue
         kinds[idx] = TokenKind.NORMAL
-        if byte_level:
-            token_bytes[idx] = piece_to_bytes(piece)
+        if level_bytes is not None:
+            token_bytes[idx] = level_bytes[idx]
             continue
         m = _BYTE_PIECE.match(piece) if byte_fallback else None
         if m:
@@ -173,7 +208,12 @@ def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> Tokeniz
             text = text.replace("▁", " ")
         token_bytes[idx] = text.encode("utf-8")
 
-    merges = _merge_triples(model, vocab) if model_type == "bpe" else None
+    # A lone ByteLevel decoder turns one token into its bytes, read as UTF-8 with
+    # replacement: decode([id]) can then be computed without calling the library.
+    decoder = spec.get("decoder")
+    plain_bytes = None
+    if isinstance(decoder, dict) and decoder.get("type") == "ByteLevel":
+        plain_bytes = [tb if kinds[i] == TokenKind.NORMAL else None for i, tb in enumerate(token_bytes)]
     config = {
         "normalizer": spec.get("normalizer"),
         "pre_tokenizer": spec.get("pre_tokenizer"),
@@ -185,13 +225,13 @@ def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> Tokeniz
     return TokenizerView(
         path=path,
         format=fmt,
-        backend=TokenizersBackend(tok),
+        backend=TokenizersBackend(tok, plain_bytes),
         pieces=pieces,
         token_bytes=token_bytes,
         kinds=kinds,
         byte_level=byte_level,
         model_type=model_type,
-        merges=merges,
+        merges_factory=(lambda: _merge_triples(model, vocab)) if model_type == "bpe" else None,
         added_tokens=added,
         unk_id=unk_id,
         continuation_prefix=prefix,
@@ -202,21 +242,20 @@ def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> Tokeniz
 def _merge_triples(model: dict, vocab: dict[str, int]) -> list[tuple[int, int, int]]:
     """Merges as (left, right, merged) ids; entries naming unknown pieces are skipped."""
     prefix = model.get("continuing_subword_prefix") or ""
+    get = vocab.get
     out = []
     for m in model.get("merges") or []:
         if isinstance(m, str):
-            parts = m.split(" ")
-            if len(parts) != 2:
+            left, sep, right = m.partition(" ")
+            if not sep or " " in right:
                 continue
-            left, right = parts
         else:
             left, right = m[0], m[1]
         merged = left + (right[len(prefix) :] if prefix and right.startswith(prefix) else right)
-        a, b, c = vocab.get(left), vocab.get(right), vocab.get(merged)
+        a, b, c = get(left), get(right), get(merged)
         if a is not None and b is not None and c is not None:
             out.append((a, b, c))
     return out
-
 
 def _read_text(path: Path) -> str:
     try:

@@ -27,6 +27,53 @@ class TokenKind(str, enum.Enum):
     UNKNOWN = "unknown"  # the <unk> token
 
 
+@dataclass(frozen=True)
+class FlatEncodings:
+    """Many encodings in two arrays: the ids of text k are ids[starts[k] : starts[k] + lengths[k]].
+
+    The vocabulary analysis encodes one text per token (256k for a large vocabulary);
+    a list of lists of that size costs more than the check it feeds.
+    """
+
+    ids: Any  # numpy int64 array
+    lengths: Any  # numpy int64 array, one per text
+    starts: Any  # numpy int64 array, one per text
+
+    @classmethod
+    def from_arrays(cls, ids: Any, lengths: Any) -> "FlatEncodings":
+        import numpy as np
+
+        starts = np.zeros(len(lengths), dtype=np.int64)
+        if len(lengths) > 1:
+            np.cumsum(lengths[:-1], out=starts[1:])
+        return cls(ids=ids, lengths=lengths, starts=starts)
+
+    @classmethod
+    def from_lists(cls, seqs: Sequence[Sequence[int]]) -> "FlatEncodings":
+        import numpy as np
+
+        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+        ids = np.fromiter((i for s in seqs for i in s), dtype=np.int64, count=int(lengths.sum()))
+        return cls.from_arrays(ids, lengths)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def get(self, k: int) -> list[int]:
+        start = int(self.starts[k])
+        return self.ids[start : start + int(self.lengths[k])].tolist()
+
+    def is_exactly(self, expected: Any) -> Any:
+        """Boolean array: text k encoded to the single id expected[k]."""
+        import numpy as np
+
+        expected = np.asarray(expected, dtype=np.int64)
+        single = self.lengths == 1
+        first = np.full(len(self.lengths), -1, dtype=np.int64)
+        first[single] = self.ids[self.starts[single]]
+        return single & (first == expected)
+
+
 class Backend(Protocol):
     """What a loader must provide. Batch calls: the analysis never loops per token."""
 
@@ -134,6 +181,20 @@ class TokenizerView:
 
     def decode_batch(self, seqs: Sequence[Sequence[int]]) -> list[str]:
         return self.backend.decode_batch(seqs)
+
+    def encode_flat(self, texts: Sequence[str]) -> FlatEncodings:
+        """encode_batch in array form; backends with a faster path for many short texts use it."""
+        fast = getattr(self.backend, "encode_flat", None)
+        if fast is not None:
+            return fast(texts)
+        return FlatEncodings.from_lists(self.backend.encode_batch(texts))
+
+    def decode_each(self, ids: Sequence[int]) -> list[str]:
+        """decode([id]) for every id."""
+        fast = getattr(self.backend, "decode_each", None)
+        if fast is not None:
+            return fast(ids)
+        return self.backend.decode_batch([[i] for i in ids])
 
     def encode(self, text: str) -> list[int]:
         return self.backend.encode_batch([text])[0]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Iterator
 
 from auditor.findings import Finding, Severity
@@ -54,18 +53,19 @@ class DuplicateTokenBytes(Rule):
         view = ctx.view
         include_bytes = ctx.options["include-byte-fallback"]
         prefix = view.continuation_prefix
-        groups: dict[tuple[bytes, bool], list[int]] = defaultdict(list)
+        first_of: dict[tuple[bytes, bool], int] = {}
+        groups: dict[tuple[bytes, bool], list[int]] = {}
         for tid, tb in enumerate(view.token_bytes):
             if tb is None:
                 continue
-            cont = bool(prefix and (view.pieces[tid] or "").startswith(prefix))
-            groups[(tb, cont)].append(tid)
-        for (_tb, _cont), ids in sorted(groups.items(), key=lambda kv: kv[1][0]):
-            if len(ids) < 2:
-                continue
+            key = (tb, bool(prefix and (view.pieces[tid] or "").startswith(prefix)))
+            first = first_of.setdefault(key, tid)
+            if first != tid:
+                groups.setdefault(key, [first]).append(tid)
+        for ids in sorted(groups.values()):
             kinds = [view.kinds[i] for i in ids]
             if not include_bytes and TokenKind.BYTE in kinds:
-                # keep only the non-byte pieces; a byte piece next to one normal piece is by design
+                # a byte piece next to one normal piece is by design: keep the non-byte ones
                 ids = [i for i, k in zip(ids, kinds) if k != TokenKind.BYTE]
                 if len(ids) < 2:
                     continue

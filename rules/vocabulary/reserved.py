@@ -64,6 +64,6 @@ class ReservedToken(Rule):
             if view.kinds[tid] == TokenKind.UNUSED:
                 yield ctx.finding("declared unused by the tokenizer format: its embedding row is never trained",
                                   token_id=tid, reason="type")
-            elif RESERVED_PATTERN.match(piece):
+            elif piece[:1] in ("<", "[") and RESERVED_PATTERN.match(piece):
                 yield ctx.finding("reserved placeholder: its embedding row is not trained until it is used",
                                   token_id=tid, reason="name")
