@@ -17,7 +17,7 @@ import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Sequence
 
 from auditor.loaders.bytelevel import char_to_byte
 from auditor.loaders.view import FlatEncodings, TokenizerView, TokenKind
@@ -70,8 +70,8 @@ class VocabularyAnalysis:
     sentinel_failures: tuple[int, ...] = field(default=())  # ids analysed without a sentinel
 
     def category_counts(self) -> dict[str, int]:
-        counts = Counter(c.value for c in self.categories if c is not None)
-        return {c.value: counts.get(c.value, 0) for c in Category}
+        counts = Counter(self.categories)
+        return {c.value: counts.get(c, 0) for c in Category}
 
     @functools.cached_property
     def _paper_sets(self) -> tuple[list[int], list[int]]:
@@ -114,18 +114,21 @@ def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
     # WordPiece continuation pieces ("##ing") only occur inside a word: they are analysed
     # after a word that greedy matching cannot extend, so decode/encode see them in place.
     prefix = view.continuation_prefix
-    inner = [i for i in all_ids if prefix and (view.pieces[i] or "").startswith(prefix) and view.pieces[i] != prefix]
+    pieces = view.pieces
+    inner = [i for i in all_ids if pieces[i].startswith(prefix) and pieces[i] != prefix] if prefix else []  # type: ignore[union-attr]
     inner_set = set(inner)
     word = _word_sentinels(view) if inner else []
-    groups = [([i for i in all_ids if i not in inner_set], sentinel)]
+    groups = [([i for i in all_ids if i not in inner_set] if inner else all_ids, sentinel)]
     if inner:
         groups.append((inner, word))
 
     size = view.vocab_size
     # Most ids are OK: start from that (None for holes) and correct the rest.
-    categories: list[Category | None] = [None] * size
-    for i in all_ids:
-        categories[i] = Category.OK
+    categories: list[Category | None] = [Category.OK] * size
+    if len(all_ids) != size:
+        for i, p in enumerate(pieces):
+            if p is None:
+                categories[i] = None
     decoded_by_id: list[str | None] = [None] * size
     off: dict[int, tuple[int, ...]] = {}
     failures: list[int] = []
@@ -146,20 +149,20 @@ def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
             enc = overrides[k] if k in overrides else flat.get(k)
             off[tid] = tuple(enc)
             categories[tid] = _off_category(s, enc)
+    control, unknown = TokenKind.CONTROL, TokenKind.UNKNOWN
     for tid, kind in enumerate(view.kinds):
-        if kind in (TokenKind.CONTROL, TokenKind.UNKNOWN) and categories[tid] is Category.OK:
+        if (kind is control or kind is unknown) and categories[tid] is Category.OK:
             categories[tid] = Category.OK_SPECIAL
 
-    pieces = view.pieces
-    single = frozenset(
-        i for i in all_ids if len(pieces[i]) in (1, 6) and is_single_byte(view, i)  # type: ignore[arg-type]
-    )
-    special = frozenset(
-        i for i in all_ids if pieces[i][:1] in ("[", "<") and looks_special_piece(pieces[i])  # type: ignore[index]
-    )
-    explain = CauseFinder(view)
+    lengths = map(len, (p or "" for p in pieces)) if len(all_ids) != size else map(len, pieces)  # type: ignore[arg-type]
+    short = [i for i, n in enumerate(lengths) if n == 1 or n == 6]
+    single = frozenset(i for i in short if is_single_byte(view, i))
+    bracketed = [i for i, p in enumerate(pieces) if p and p.startswith(("<", "["))]
+    special = frozenset(i for i in bracketed if looks_special_piece(pieces[i]))  # type: ignore[arg-type]
     causes = {
-        tid: explain(tid, decoded_by_id[tid] or "", off[tid], word_prefix=word[0][0] if word and tid in inner_set else None)
+        tid: explain_unreachable(
+            view, tid, decoded_by_id[tid] or "", off[tid], word_prefix=word[0][0] if word and tid in inner_set else None
+        )
         for tid in sorted(off)
         if categories[tid] is not None and categories[tid].unreachable  # type: ignore[union-attr]
     }
@@ -350,26 +353,6 @@ def _show(s: str) -> str:
     return '"' + escape_text(s) + '"'
 
 
-class CauseFinder:
-    """Explains unreachable tokens of one view; what is shared between tokens (the set
-    of merge results) is computed once, on first need."""
-
-    def __init__(self, view: TokenizerView) -> None:
-        self.view = view
-        self._merged: set[int] | None = None
-
-    def merged_ids(self) -> set[int] | None:
-        if self._merged is None:
-            merges = self.view.bpe_merges()
-            if merges is None:
-                return None
-            self._merged = {m[2] for m in merges}
-        return self._merged
-
-    def __call__(self, tid: int, s: str, enc: Sequence[int], *, word_prefix: str | None = None) -> Cause:
-        return explain_unreachable(self.view, tid, s, enc, word_prefix=word_prefix, merged=self.merged_ids)
-
-
 def explain_unreachable(
     view: TokenizerView,
     tid: int,
@@ -377,13 +360,11 @@ def explain_unreachable(
     enc: Sequence[int],
     *,
     word_prefix: str | None = None,
-    merged: "Callable[[], set[int] | None] | None" = None,
 ) -> Cause:
     """The first explanation that holds, most specific first.
 
     `word_prefix` is set for WordPiece continuation pieces, which are analysed inside
-    a word: the pre-tokenizer check then looks at the word plus the piece. `merged`
-    gives the ids that some merge produces (CauseFinder caches it).
+    a word: the pre-tokenizer check then looks at the word plus the piece.
     """
     kind = view.kinds[tid]
     tb = view.token_bytes[tid]
@@ -426,8 +407,7 @@ def explain_unreachable(
         shown = ", ".join(_show(p) for p in parts[:6]) + (", ..." if len(parts) > 6 else "")
         return Cause("pre-tokenizer", f"the pre-tokenizer splits its text into {len(parts)} pieces: {shown}")
     if view.model_type == "bpe":
-        produced = merged() if merged is not None else _merged_ids(view)
-        if produced is not None and tb is not None and len(tb) > 1 and tid not in produced:
+        if tb is not None and len(tb) > 1 and view.is_merge_product(tid) is False:
             return Cause("no-merge", "no BPE merge produces it: an orphan vocabulary entry")
         return Cause(
             "merge-order",
@@ -440,7 +420,3 @@ def explain_unreachable(
         )
     return Cause("re-encodes", "its text encodes as " + " + ".join(_show(p) for p in pieces[:8]))
 
-
-def _merged_ids(view: TokenizerView) -> set[int] | None:
-    merges = view.bpe_merges()
-    return None if merges is None else {m[2] for m in merges}

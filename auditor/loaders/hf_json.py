@@ -232,11 +232,24 @@ def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> Tokeniz
         byte_level=byte_level,
         model_type=model_type,
         merges_factory=(lambda: _merge_triples(model, vocab)) if model_type == "bpe" else None,
+        merge_pairs_factory=(lambda: _merge_pairs(model)) if model_type == "bpe" else None,
         added_tokens=added,
         unk_id=unk_id,
         continuation_prefix=prefix,
         config=config,
     )
+
+
+def _merge_pairs(model: dict) -> set[tuple[str, str]]:
+    """The merges as (left, right) piece pairs; merged piece = left + right (no prefix)."""
+    prefix = model.get("continuing_subword_prefix") or ""
+    out = set()
+    for m in model.get("merges") or []:
+        left, right = m.split(" ", 1) if isinstance(m, str) else (m[0], m[1])
+        if prefix and right.startswith(prefix):
+            right = right[len(prefix) :]
+        out.add((left, right))
+    return out
 
 
 def _merge_triples(model: dict, vocab: dict[str, int]) -> list[tuple[int, int, int]]:

@@ -145,10 +145,14 @@ class TokenizerView:
     model_type: str = "unknown"  # bpe, unigram, wordpiece, wordlevel
     merges: list[tuple[int, int, int]] | None = None
     merges_factory: Callable[[], list[tuple[int, int, int]]] | None = None
+    merge_pairs_factory: Callable[[], set[tuple[str, str]]] | None = None  # cheaper than the triples
     added_tokens: list[AddedToken] = field(default_factory=list)
     unk_id: int | None = None
     continuation_prefix: str | None = None  # WordPiece "##"
     config: dict[str, Any] = field(default_factory=dict)
+
+    _merge_pairs: set[tuple[str, str]] | None = field(default=None, init=False, repr=False)
+    _products: set[int] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.pieces)
@@ -167,7 +171,29 @@ class TokenizerView:
     @property
     def ids(self) -> list[int]:
         """The ids that exist (holes left out)."""
+        if None not in self.pieces:
+            return list(range(len(self.pieces)))
         return [i for i, p in enumerate(self.pieces) if p is not None]
+
+    def is_merge_product(self, token_id: int) -> bool | None:
+        """Whether some BPE merge produces this token (None when the format has no merges).
+
+        The cause of an unreachable entry differs when nothing builds it. With the merge
+        pairs as strings (tokenizer.json) this checks the splits of one piece instead of
+        resolving every merge to ids.
+        """
+        if self.merge_pairs_factory is not None:
+            if self._merge_pairs is None:
+                self._merge_pairs = self.merge_pairs_factory()
+            piece = self.pieces[token_id] or ""
+            pairs = self._merge_pairs
+            return any((piece[:k], piece[k:]) in pairs for k in range(1, len(piece)))
+        if self._products is None:
+            merges = self.bpe_merges()
+            if merges is None:
+                return None
+            self._products = {m[2] for m in merges}
+        return token_id in self._products
 
     def bpe_merges(self) -> list[tuple[int, int, int]] | None:
         """Merges in priority order; formats that only imply them (tiktoken) build them here, once."""
