@@ -71,8 +71,7 @@ def _load_file(p: Path, fmt: str, options: LoadOptions) -> TokenizerView:
     if fmt == "tokenizer.json":
         from auditor.loaders.hf_json import load_tokenizer_json
 
-        view = load_tokenizer_json(p)
-        return view
+        return load_tokenizer_json(p)
     data = p.read_bytes()
     if fmt == "tiktoken":
         from auditor.loaders.tiktoken_file import load_tiktoken

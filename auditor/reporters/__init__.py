@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
 
 from auditor.engine import LintResult
 
@@ -38,5 +37,3 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
             pass
         raise
 
-
-Renderer = Callable[[LintResult], str]
