@@ -97,3 +97,18 @@ def test_bert_wordpiece_continuations_are_reachable():
     assert vocab.categories[pid["##!"]].unreachable  # punctuation is always its own word
     # what stays unreachable is explained by BERT's pre-tokenizer or its CJK padding
     assert {vocab.causes[i].code for i in vocab.paper_unreachable()} <= {"pre-tokenizer", "normalizer"}
+
+
+@pytest.mark.real
+def test_smollm2_gguf_lacks_byte_tokens_and_neox_does_not():
+    """SmolLM2's vocabulary has no token for 8 bytes that UTF-8 text can hold (0x04 ...):
+    its tokenizer drops them. GPT-NeoX-20B only lacks bytes UTF-8 never uses."""
+    from auditor.engine import run_lint
+    from rules.vocabulary.byte_coverage import MissingByteCoverage
+
+    result = run_lint([real_file("smollm2"), real_file("neox")], [MissingByteCoverage()])
+    by_artifact = {f.artifact: f for f in result.findings if "missing_bytes" in f.details}
+    assert len(by_artifact) == 1
+    (finding,) = by_artifact.values()
+    assert finding.artifact.endswith(".gguf")
+    assert finding.details["missing_bytes"] == [0x04, 0x06, 0x13, 0x14, 0x16, 0x1D, 0xF1, 0xF2]

@@ -10,12 +10,16 @@ from auditor.probes import PROBE_CHARS, PROBE_VERSION
 from auditor.rulebase import Example, Option, Rule, RuleContext
 
 
+NEVER_IN_UTF8 = frozenset([0xC0, 0xC1, *range(0xF5, 0x100)])
+
+
 class MissingByteCoverage(Rule):
     """Bytes or characters the tokenizer cannot represent: they become <unk> or vanish.
 
     ## What it does
-    For byte-level BPE and byte-fallback tokenizers, checks that all 256 byte values
-    have a token. For every tokenizer, encodes a fixed set of probe characters
+    For byte-level BPE and byte-fallback tokenizers, checks that every byte value UTF-8
+    text can contain has a token (0xC0, 0xC1 and 0xF5-0xFF never occur in UTF-8, so
+    their absence is not reported). For every tokenizer, encodes a fixed set of probe characters
     (ASCII, whitespace, Latin, Greek, Cyrillic, Hebrew, Arabic, Devanagari, Thai,
     CJK, kana, Hangul, emoji, symbols) and reports those that become the unknown
     token or are dropped.
@@ -41,9 +45,17 @@ class MissingByteCoverage(Rule):
     severity = Severity.WARNING
     uses = ()
     options = (Option("max-examples", 20, "characters listed in the message", minimum=1),)
-    valid = (Example("a full byte-level alphabet", byte_level_bpe([" hello"])),)
+    valid = (
+        Example("a full byte-level alphabet", byte_level_bpe([" hello"])),
+        Example("only bytes UTF-8 never uses are missing", byte_level_bpe([" hello"], drop_bytes=[0xC0, 0xC1, 0xF5, 0xFF])),
+    )
     invalid = (
         Example("a byte-level alphabet missing byte 0xE4", byte_level_bpe([" hello"], drop_bytes=[0xE4]), flagged=("", "")),
+        Example(
+            "missing control bytes, but not the bytes UTF-8 never uses",
+            byte_level_bpe([" hello"], drop_bytes=[0x04, 0xC0, 0xFF]),
+            flagged=("",),
+        ),
         Example("a character BPE with <unk>", char_bpe("abcdefghijklmnopqrstuvwxyz", ["hello"]), flagged=("",)),
     )
 
@@ -57,13 +69,16 @@ class MissingByteCoverage(Rule):
                 for tid, tb in enumerate(view.token_bytes)
                 if tb is not None and len(tb) == 1 and (view.byte_level or view.kinds[tid] == TokenKind.BYTE)
             }
-            missing = [b for b in range(256) if b not in have]
+            # 0xC0, 0xC1 and 0xF5-0xFF never occur in UTF-8 text: their absence is harmless
+            missing = [b for b in range(256) if b not in have and b not in NEVER_IN_UTF8]
             if missing:
                 shown = " ".join(f"0x{b:02X}" for b in missing[:limit])
                 more = f" and {len(missing) - limit} more" if len(missing) > limit else ""
                 yield ctx.finding(
-                    f"{len(missing)} of 256 byte values have no token: {shown}{more}",
+                    f"{len(missing)} byte values that UTF-8 text can contain have no token: {shown}{more}; "
+                    "text holding them loses those bytes",
                     missing_bytes=missing,
+                    missing_never_in_utf8=[b for b in sorted(NEVER_IN_UTF8) if b not in have],
                 )
         lost = self._lost_probes(ctx)
         if lost:
