@@ -17,7 +17,7 @@ from typing import Annotated, Any, Iterator, Optional
 import typer
 
 from auditor import __version__
-from auditor.errors import UserError
+from auditor.errors import UserError, first_line, is_error_or_panic
 
 app = typer.Typer(
     name="tokaudit",
@@ -76,13 +76,13 @@ def _guard(debug: bool = False) -> Iterator[None]:
     except BaseException as exc:
         # Rust panics in tokenizers/tiktoken arrive as pyo3's PanicException, a
         # BaseException: they are internal errors too, not tracebacks.
-        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+        if not is_error_or_panic(exc):
             raise
         if debug or _STATE["debug"]:
             traceback.print_exc()
-        first = (str(exc).splitlines() or [""])[0]
         typer.echo(
-            f"tokaudit: internal error: {type(exc).__name__}: {first} (run with --debug for the traceback)", err=True
+            f"tokaudit: internal error: {type(exc).__name__}: {first_line(exc)} (run with --debug for the traceback)",
+            err=True,
         )
         raise typer.Exit(2) from None
 

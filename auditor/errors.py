@@ -28,3 +28,14 @@ class MissingExtraError(UserError):
         super().__init__(
             f"{what} needs the '{package}' package: pip install 'tokaudit[{extra}]'"
         )
+
+
+def is_error_or_panic(exc: BaseException) -> bool:
+    """Exceptions, and the Rust panics of tokenizers/tiktoken (pyo3's PanicException
+    derives from BaseException): both are failures to report, not to propagate."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (library errors often span many)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import enum
 import functools
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
 from auditor.loaders.bytelevel import char_to_byte
-from auditor.loaders.view import FlatEncodings, TokenizerView, TokenKind
+from auditor.loaders.view import BYTE_PIECE, FlatEncodings, TokenizerView, TokenKind
 
 SPACE_MARKERS = " ▁_Ġ"
 SENTINELS = ("«", "»")  # the reference's; more are tried only when neither is one token
 # Tried in order when neither « nor » is one token (small unigram models): the first
 # three that are, as a cascade, since a sentinel may merge with some texts.
 FALLBACK_SENTINELS = tuple("§¶@#|~^`\"',.:;!?()[]{}*&%$=+<>/\\-")
-_BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
 
 
 class Category(str, enum.Enum):
@@ -214,8 +212,8 @@ def is_single_byte(view: TokenizerView, tid: int) -> bool:
     if view.byte_level:
         if len(piece) == 1 and piece in char_to_byte():
             return True
-        return bool(_BYTE_PIECE.match(piece))
-    if _BYTE_PIECE.match(piece):
+        return bool(BYTE_PIECE.match(piece))
+    if BYTE_PIECE.match(piece):
         return True
     return len(piece) == 1 and ord(piece) < 128
 

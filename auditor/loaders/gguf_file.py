@@ -15,20 +15,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import InputError, MissingExtraError
-from auditor.loaders.view import TokenizerView, TokenKind
+from auditor.errors import InputError, MissingExtraError, first_line
+from auditor.loaders.sentencepiece_model import KIND_OF_TYPE
+from auditor.loaders.view import BYTE_PIECE, TokenizerView, TokenKind
 
 # GGUF token types (llama.cpp / gguf.TokenType)
 _NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED, _UNUSED, _BYTE = 1, 2, 3, 4, 5, 6
-_KIND_OF_TYPE = {
-    _NORMAL: TokenKind.NORMAL,
-    _UNKNOWN: TokenKind.UNKNOWN,
-    _CONTROL: TokenKind.CONTROL,
-    _USER_DEFINED: TokenKind.USER_DEFINED,
-    _UNUSED: TokenKind.UNUSED,
-    _BYTE: TokenKind.BYTE,
-}
-_BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
 # Pre-tokenizer regexes, as llama.cpp (src/llama-vocab.cpp) applies them for each
 # `tokenizer.ggml.pre` name: every regex splits the pieces the previous one left,
@@ -259,7 +251,7 @@ def _spm_view(path: Path, tokens: list[str], scores: list[float], types: list[in
     from auditor.loaders.sentencepiece_model import view_from_sentencepiece
 
     n = len(tokens)
-    view_types = [t if t in _KIND_OF_TYPE else _NORMAL for t in types]
+    view_types = [t if t in KIND_OF_TYPE else _NORMAL for t in types]
     proto_pieces = list(tokens)
     proto_types = list(view_types)
     taken = set(tokens)
@@ -276,8 +268,8 @@ def _spm_view(path: Path, tokens: list[str], scores: list[float], types: list[in
         proto_pieces[i], proto_types[i] = placeholder(i), _UNUSED
     # Byte pieces must be exactly <0x00>..<0xFF>, all 256 of them, or none.
     byte_ids = [i for i, t in enumerate(proto_types) if t == _BYTE]
-    valid_bytes = {i for i in byte_ids if _BYTE_PIECE.match(proto_pieces[i])}
-    distinct = {int(_BYTE_PIECE.match(proto_pieces[i]).group(1), 16) for i in valid_bytes}
+    valid_bytes = {i for i in byte_ids if BYTE_PIECE.match(proto_pieces[i])}
+    distinct = {int(BYTE_PIECE.match(proto_pieces[i]).group(1), 16) for i in valid_bytes}
     byte_fallback = len(distinct) == 256 and len(valid_bytes) == 256
     for i in byte_ids:
         if not byte_fallback or i not in valid_bytes:
@@ -313,8 +305,8 @@ def _spm_view(path: Path, tokens: list[str], scores: list[float], types: list[in
     try:
         sp.LoadFromSerializedProto(write_sentencepiece_model(proto))
     except Exception as exc:
-        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise InputError(path, f"sentencepiece cannot load this GGUF vocabulary: {first_line}") from None
+        first = first_line(exc)
+        raise InputError(path, f"sentencepiece cannot load this GGUF vocabulary: {first}") from None
     view = view_from_sentencepiece(sp, model, path=str(path), fmt="gguf")
     info["byte_fallback"] = byte_fallback
     view.config["gguf"] = info
@@ -383,8 +375,8 @@ def _bpe_view(
     try:
         tok = Tokenizer.from_str(json.dumps(spec))
     except Exception as exc:
-        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise InputError(path, f"cannot build a tokenizer from this GGUF vocabulary: {first_line}") from None
+        first = first_line(exc)
+        raise InputError(path, f"cannot build a tokenizer from this GGUF vocabulary: {first}") from None
     view = view_from_tokenizer(tok, spec, path=str(path), fmt="gguf")
 
     # Cover every GGUF id: duplicates are holes in the tokenizer's vocabulary; GGUF types
@@ -397,7 +389,7 @@ def _bpe_view(
         if i < view.vocab_size and view.pieces[i] is not None:
             kind, data = view.kinds[i], view.token_bytes[i]
         else:
-            kind = _KIND_OF_TYPE.get(t, TokenKind.NORMAL)
+            kind = KIND_OF_TYPE.get(t, TokenKind.NORMAL)
             if kind == TokenKind.BYTE:
                 kind = TokenKind.NORMAL
             if kind in (TokenKind.CONTROL, TokenKind.UNKNOWN):

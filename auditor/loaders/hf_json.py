@@ -7,13 +7,12 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from auditor.errors import InputError
+from auditor.errors import InputError, first_line, is_error_or_panic
 from auditor.loaders.bytelevel import pieces_to_bytes
-from auditor.loaders.view import AddedToken, FlatEncodings, TokenizerView, TokenKind, check_id_space
+from auditor.loaders.view import AddedToken, FlatEncodings, TokenizerView, TokenKind, byte_piece_value, check_id_space
 
 _CHUNK = 4096  # words per pre-tokenized input in encode_flat
 
-_BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
 
 def _components(node: Any) -> list[dict]:
@@ -114,24 +113,16 @@ def load_tokenizer_json(path: Path, text: str | None = None) -> TokenizerView:
     try:
         tok = Tokenizer.from_str(text)
     except BaseException as exc:  # the Rust error names the field; a Rust panic is a BaseException
-        if not _is_error_or_panic(exc):
+        if not is_error_or_panic(exc):
             raise
-        raise InputError(path, f"tokenizers cannot load this tokenizer.json: {_first_line(exc)}") from None
+        raise InputError(path, f"tokenizers cannot load this tokenizer.json: {first_line(exc)}") from None
     try:  # a model that only fails when it meets an unknown character (unk_token not in the vocabulary)
         tok.encode("\u2603 \x00 tokaudit", add_special_tokens=False)
     except BaseException as exc:
-        if not _is_error_or_panic(exc):
+        if not is_error_or_panic(exc):
             raise
-        raise InputError(path, f"tokenizers cannot encode with this tokenizer.json: {_first_line(exc)}") from None
+        raise InputError(path, f"tokenizers cannot encode with this tokenizer.json: {first_line(exc)}") from None
     return view_from_tokenizer(tok, spec, path=str(path), fmt="tokenizer.json")
-
-
-def _is_error_or_panic(exc: BaseException) -> bool:
-    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> TokenizerView:
@@ -197,9 +188,9 @@ def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> Tokeniz
         if level_bytes is not None:
             token_bytes[idx] = level_bytes[idx]
             continue
-        m = _BYTE_PIECE.match(piece) if byte_fallback else None
-        if m:
-            kinds[idx], token_bytes[idx] = TokenKind.BYTE, bytes([int(m.group(1), 16)])
+        byte = byte_piece_value(piece) if byte_fallback else None
+        if byte is not None:
+            kinds[idx], token_bytes[idx] = TokenKind.BYTE, bytes([byte])
             continue
         text = piece
         if prefix and text.startswith(prefix) and len(text) > len(prefix):

@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from auditor.errors import InputError
+from auditor.errors import InputError, first_line
 from auditor.loaders.protobuf import ProtobufError, SentencePieceModel, parse_sentencepiece_model
-from auditor.loaders.view import TokenizerView, TokenKind, worker_threads
+from auditor.loaders.view import TokenizerView, TokenKind, byte_piece_value, worker_threads
 
-_BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
-_KIND_OF_TYPE = {
+# SentencePiece piece types (also GGUF's token types): 1 normal ... 6 byte
+KIND_OF_TYPE = {
     1: TokenKind.NORMAL,
     2: TokenKind.UNKNOWN,
     3: TokenKind.CONTROL,
@@ -98,7 +98,7 @@ def load_sentencepiece(path: Path, data: bytes | None = None, *, fmt: str = "sen
         sp = spm.SentencePieceProcessor()
         sp.LoadFromSerializedProto(data)
     except Exception as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        first = first_line(exc)
         raise InputError(path, f"sentencepiece cannot load this model: {first}") from None
     if sp.get_piece_size() != len(model.pieces):
         raise InputError(path, "SentencePiece model is inconsistent (piece count differs)")
@@ -111,7 +111,7 @@ def view_from_sentencepiece(sp: Any, model: SentencePieceModel, *, path: str, fm
     kinds: list[TokenKind] = []
     unk_id = None
     for i, (piece, _score, ptype) in enumerate(model.pieces):
-        kind = _KIND_OF_TYPE.get(ptype, TokenKind.NORMAL)
+        kind = KIND_OF_TYPE.get(ptype, TokenKind.NORMAL)
         pieces.append(piece)
         kinds.append(kind)
         if kind == TokenKind.UNKNOWN:
@@ -119,8 +119,8 @@ def view_from_sentencepiece(sp: Any, model: SentencePieceModel, *, path: str, fm
         if kind in (TokenKind.CONTROL, TokenKind.UNKNOWN):
             token_bytes.append(None)
         elif kind == TokenKind.BYTE:
-            m = _BYTE_PIECE.match(piece)
-            token_bytes.append(bytes([int(m.group(1), 16)]) if m else piece.encode("utf-8"))
+            byte = byte_piece_value(piece)
+            token_bytes.append(bytes([byte]) if byte is not None else piece.encode("utf-8"))
         else:
             text = piece.replace("▁", " ") if model.escape_whitespaces else piece
             token_bytes.append(text.encode("utf-8"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from auditor.errors import InputError, UserError
+from auditor.errors import InputError, UserError, first_line, is_error_or_panic
 from auditor.loaders.bytelevel import bytes_to_piece
 from auditor.loaders.view import TokenizerView, TokenKind, check_id_space, worker_threads
 
@@ -220,9 +220,9 @@ def load_tiktoken(
             name=chosen.name if chosen else path.stem, pat_str=pat, mergeable_ranks=ranks, special_tokens=special
         )
     except BaseException as exc:  # a Rust panic (pyo3 PanicException) is a BaseException
-        if not (isinstance(exc, Exception) or type(exc).__name__ == "PanicException"):
+        if not is_error_or_panic(exc):
             raise
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = first_line(exc)
         raise InputError(path, f"tiktoken rejects these ranks: {first}") from None
 
     pieces: list[str | None] = [None] * size

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
@@ -98,6 +99,16 @@ def worker_threads() -> int:
     if env and env.isdigit() and int(env) > 0:
         return int(env)
     return max(1, os.cpu_count() or 1)
+
+
+# Byte-fallback pieces, "<0x41>": one regex for every loader and analysis.
+BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
+
+
+def byte_piece_value(piece: str) -> int | None:
+    """The byte a "<0xNN>" piece stands for, or None for any other piece."""
+    m = BYTE_PIECE.match(piece)
+    return int(m.group(1), 16) if m else None
 
 
 # Corrupt files can name one huge id; the view allocates per id, so refuse id spaces far
