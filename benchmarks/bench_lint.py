@@ -384,7 +384,7 @@ def print_report(res: dict[str, Any]) -> None:
     print()
     print("1. End to end (installed console script, subprocess, wall clock)")
     print(f"   command     {e['command']}")
-    print(f"   runs        " + ", ".join(f"{s:.2f} s" for s in e["runs_s"]) + f"   (exit codes {e['exit_codes']})")
+    print("   runs        " + ", ".join(f"{s:.2f} s" for s in e["runs_s"]) + f"   (exit codes {e['exit_codes']})")
     print(f"   best        {e['best_s']:.2f} s   vs budget {E2E_BUDGET_S:.1f} s   -> "
           f"{_verdict(e['best_s'] <= E2E_BUDGET_S)}")
     print(f"   startup     {e['startup_s']:.2f} s for `tokaudit --version` (interpreter + imports)")
