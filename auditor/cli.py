@@ -123,7 +123,10 @@ def _parse_rule_options(values: Optional[list[str]]) -> dict[str, dict[str, Any]
 @app.command()
 def lint(
     paths: Annotated[
-        list[Path], typer.Argument(help="Tokenizer files or folders: tokenizer.json, .model, .tiktoken, .gguf, HF folder.")
+        list[Path],
+        typer.Argument(
+            metavar="PATH...", help="Tokenizer files or folders: tokenizer.json, .model, .tiktoken, .gguf, HF folder."
+        ),
     ],
     select: Annotated[
         Optional[list[str]], typer.Option("--select", help="Rules to run: codes, prefixes, names or ALL (comma-separated).")
@@ -160,13 +163,17 @@ def lint(
         from auditor.engine import failing, run_lint
         from auditor.loaders import LoadOptions
         from auditor.loaders.tiktoken_file import parse_special
-        from auditor.registry import select_rules
+        from auditor.registry import find_rule, select_rules
         from auditor.reporters import render, write_atomic
 
         selection = select_rules(_split(select), _split(extend_select), _split(ignore))
         if selection.unknown and not quiet:
             typer.echo(f"tokaudit: warning: unknown rule selector(s): {', '.join(selection.unknown)}", err=True)
+        if not selection.rules:
+            raise UserError("no rule selected ('tokaudit rules' lists them): nothing would be checked")
         options = _parse_rule_options(rule_option)
+        for code, values in options.items():  # validate every option given, selected rule or not
+            find_rule(code)(values)  # type: ignore[misc]
         rules = [cls(options.get(cls.code)) for cls in selection.rules]
         load_options = LoadOptions(
             preset=preset, pattern=pattern, specials=dict(parse_special(s) for s in special or [])

@@ -69,13 +69,17 @@ def run_lint(
     }
     artifacts: list[ArtifactResult] = []
     findings: list[Finding] = []
+    seen: set[str] = set()
     for path in paths:
         name = artifact_name(path)
+        if name in seen:  # the same file named twice is linted once
+            continue
+        seen.add(name)
         say(f"loading {name}")
         view = load_tokenizer(path, load_options)
         view.path = name
         store = AnalysisStore(view)
-        result = ArtifactResult(description=view.describe())
+        result = ArtifactResult(description=view.describe(), notes=list(view.notes))
         for rule in runnable:
             for analysis in rule.uses:
                 if analysis not in store.computed():

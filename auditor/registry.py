@@ -24,11 +24,32 @@ def _entry_point_rules() -> list[type[Rule]]:
     return found
 
 
+def _builtin_rules() -> tuple[type[Rule], ...]:
+    """The `rules` package installed beside `auditor`.
+
+    `rules` is a common name: under `python -m auditor` a `rules/` folder in the working
+    directory would shadow ours, so it is imported from its own location.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    ours = Path(__file__).resolve().parent.parent / "rules" / "__init__.py"
+    module = sys.modules.get("rules")
+    if module is None or Path(getattr(module, "__file__", "") or "").resolve() != ours:
+        if module is not None:
+            raise RuntimeError(f"another package named 'rules' is already imported ({module.__file__})")
+        spec = importlib.util.spec_from_file_location("rules", ours, submodule_search_locations=[str(ours.parent)])
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"cannot import the built-in rules from {ours}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["rules"] = module
+        spec.loader.exec_module(module)
+    return tuple(module.BUILTIN_RULES)
+
+
 def all_rules(*, plugins: bool = True) -> list[type[Rule]]:
     """Every known rule class, sorted by code. Codes and names must be unique."""
-    from rules import BUILTIN_RULES
-
-    classes = list(BUILTIN_RULES) + (_entry_point_rules() if plugins else [])
+    classes = list(_builtin_rules()) + (_entry_point_rules() if plugins else [])
     by_code: dict[str, type[Rule]] = {}
     by_name: dict[str, type[Rule]] = {}
     for cls in classes:
@@ -91,6 +112,3 @@ def select_rules(
     picked = tuple(c for c in rules if c.code in chosen)
     return Selection(picked, tuple(unknown))
 
-
-def warn(message: str) -> None:
-    print(f"tokaudit: warning: {message}", file=sys.stderr)

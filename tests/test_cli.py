@@ -163,3 +163,50 @@ def test_tokenizer_lint_runs_without_the_model_extra(clean):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == ""
+
+
+def test_empty_selection_is_a_usage_error(clean):
+    res = runner.invoke(app, ["lint", str(clean), "--select", "V1O1"])
+    assert res.exit_code == 2
+    assert "no rule selected" in res.stderr
+
+
+def test_rule_options_are_validated_even_for_unselected_rules(clean):
+    res = runner.invoke(app, ["lint", str(clean), "--select", "V101", "--rule-option", "V105.max-examples=0"])
+    assert res.exit_code == 2 and "below the minimum" in res.stderr
+
+
+def test_the_same_file_twice_is_linted_once(broken):
+    res = runner.invoke(app, ["lint", str(broken), str(broken), "--format", "json"])
+    report = json.loads(res.stdout)
+    assert len(report["artifacts"]) == 1
+    assert report["summary"]["findings"]["error"] == 2
+
+
+def test_report_file_gets_ordinary_permissions(clean, tmp_path):
+    out = tmp_path / "r.txt"
+    old = os.umask(0o022)
+    try:
+        assert runner.invoke(app, ["lint", str(clean), "-o", str(out)]).exit_code == 0
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644
+    out.chmod(0o640)
+    runner.invoke(app, ["lint", str(clean), "-o", str(out)])
+    assert out.stat().st_mode & 0o777 == 0o640  # an existing report keeps its mode
+
+
+def test_tiktoken_options_on_other_formats_are_reported(clean):
+    res = runner.invoke(app, ["lint", str(clean), "--preset", "r50k_base", "--format", "json"])
+    notes = json.loads(res.stdout)["artifacts"][0]["notes"]
+    assert any("tiktoken rank files only" in n for n in notes)
+
+
+def test_a_rules_folder_in_the_working_directory_does_not_shadow_ours(tmp_path, clean):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "__init__.py").write_text("")
+    res = subprocess.run(
+        [sys.executable, "-m", "auditor", "lint", str(clean)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert res.returncode == 0, res.stderr
+    assert "unreachable 0" in res.stdout

@@ -442,3 +442,48 @@ def test_folder_with_one_rank_file(tmp_path):
     folder.mkdir()
     _rank_file(folder / "a.tiktoken")
     assert load_tokenizer(folder, LoadOptions(pattern=GPT2_PATTERN)).format == "tiktoken"
+
+
+def test_slow_wordpiece_folder_is_analysed_like_its_tokenizer_json(tmp_path):
+    """A folder with only vocab.txt: transformers converts it to a tokenizers pipeline,
+    which keeps the WordPiece prefix, so "##ing" is analysed inside a word."""
+    from auditor.analyses.vocabulary import analyze_vocabulary
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "play", "un", "q", "!", "##ing", "##s", "##!", "a", "b"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    (tmp_path / "tokenizer_config.json").write_text('{"tokenizer_class": "BertTokenizer", "do_lower_case": true}')
+    view = load_tokenizer(tmp_path)
+    assert view.format == "hf-folder"
+    assert "converted by transformers" in view.implementation
+    assert view.continuation_prefix == "##"
+    result = analyze_vocabulary(view)
+    assert result.categories[vocab.index("##ing")].reachable
+    assert result.categories[vocab.index("##!")].unreachable
+
+
+def test_tiktoken_presets_use_tiktoken_s_own_patterns():
+    """The preset regexes must be the ones tiktoken ships (read from its source here)."""
+    import inspect
+    import re as _re
+
+    openai_public = pytest.importorskip("tiktoken_ext.openai_public")
+    from auditor.loaders.tiktoken_file import PRESETS
+
+    source = inspect.getsource(openai_public)
+    assert PRESETS["r50k_base"].pattern == openai_public.r50k_pat_str
+    assert PRESETS["p50k_base"].pattern == openai_public.r50k_pat_str
+    cl100k = _re.search(r'def cl100k_base\(\):.*?"pat_str": r"""(.*?)"""', source, _re.S)
+    assert cl100k and PRESETS["cl100k_base"].pattern == cl100k.group(1)
+    o200k = _re.search(r"def o200k_base\(\):.*?pat_str = \"\|\"\.join\(\s*\[(.*?)\]\s*\)", source, _re.S)
+    parts = _re.findall(r'r"""(.*?)"""', o200k.group(1))
+    assert PRESETS["o200k_base"].pattern == "|".join(parts)
+
+
+@pytest.mark.real
+def test_special_option_adds_to_the_guessed_preset():
+    from tests.conftest import real_file
+
+    view = load_tokenizer(real_file("gpt2"), LoadOptions(specials={"<|im_start|>": 50257}))
+    assert view.pieces[50256] == "<|endoftext|>" and view.pieces[50257] == "<|im_start|>"
+    assert view.kinds[50257] == TokenKind.CONTROL
+    assert any("guessed" in n for n in view.notes)

@@ -165,3 +165,43 @@ def test_wordpiece_continuation_pieces_are_analysed_inside_a_word(tmp_path):
     assert vocab.categories[bang].unreachable
     assert vocab.causes[bang].code == "pre-tokenizer"
     assert bang in vocab.paper_unreachable()
+
+
+def test_metaspace_normalizer_is_not_blamed_for_what_merges_do(tmp_path):
+    """Llama's old tokenizer.json marks spaces in the normaliser (Prepend + Replace):
+    that is not a change of text; the orphan "▁hi" is unreachable because no merge builds it."""
+    from tokenizers import Tokenizer, decoders, models, normalizers
+
+    vocab = {"<unk>": 0, "▁": 1, "h": 2, "i": 3, "«": 4, "▁h": 5, "▁«": 6, "▁hi": 7, "t": 8, "e": 9, "s": 10}
+    tok = Tokenizer(models.BPE(vocab, [("▁", "h"), ("▁", "«")], unk_token="<unk>"))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    path = tmp_path / "legacy.json"
+    tok.save(str(path))
+    view = load_tokenizer(path)
+    vocab_analysis = analyze_vocabulary(view)
+    assert vocab_analysis.sentinel == "«"
+    hi = view.pieces.index("▁hi")
+    assert vocab_analysis.categories[hi].unreachable
+    assert vocab_analysis.causes[hi].code == "no-merge"
+    assert vocab_analysis.categories[view.pieces.index("▁h")] is Category.OK
+
+
+def test_sentencepiece_without_dummy_prefix_keeps_space_tokens_reachable(tmp_path):
+    """SentencePiece drops the leading space of a lone "▁word" when decoding even without
+    a dummy prefix: the sentinel must be used, or every such token looks unreachable."""
+    import sentencepiece as spm
+
+    corpus = tmp_path / "c.txt"
+    words = "the quick brown fox jumps over the lazy dog while seven wizards quietly hex jolly books".split()
+    corpus.write_text("\n".join(" ".join(words[(i * 7) % len(words):] + words[: (i * 7) % len(words)]) for i in range(400)))
+    spm.SentencePieceTrainer.train(
+        input=str(corpus), model_prefix=str(tmp_path / "nd"), vocab_size=120, model_type="bpe",
+        add_dummy_prefix=False, character_coverage=1.0, minloglevel=2,
+    )
+    view = load_tokenizer(tmp_path / "nd.model")
+    vocab = analyze_vocabulary(view)
+    assert vocab.sentinel is not None
+    spaced = [i for i, p in enumerate(view.pieces) if p and p.startswith("▁") and len(p) > 2]
+    assert spaced
+    assert all(vocab.categories[i].reachable for i in spaced), [view.pieces[i] for i in spaced if not vocab.categories[i].reachable]

@@ -112,3 +112,14 @@ def test_smollm2_gguf_lacks_byte_tokens_and_neox_does_not():
     (finding,) = by_artifact.values()
     assert finding.artifact.endswith(".gguf")
     assert finding.details["missing_bytes"] == [0x04, 0x06, 0x13, 0x14, 0x16, 0x1D, 0xF1, 0xF2]
+
+
+@pytest.mark.real
+def test_neox_duplicates_flag_the_dead_vocabulary_entries():
+    from auditor.engine import run_lint
+    from rules.vocabulary.duplicate_bytes import DuplicateTokenBytes
+
+    result = run_lint([real_file("neox")], [DuplicateTokenBytes()])
+    assert len(result.findings) == 23
+    for f in result.findings:
+        assert f.token_id < 50254 <= f.details["duplicate_of"]  # the added space tokens win

@@ -26,6 +26,8 @@ SENTINELS = ("«", "»")  # the reference's; more are tried only when neither is
 # Tried in order when neither « nor » is one token (small unigram models): the first
 # three that are, as a cascade, since a sentinel may merge with some texts.
 FALLBACK_SENTINELS = tuple("§¶@#|~^`\"',.:;!?()[]{}*&%$=+<>/\\-")
+# ... and letters last (they merge with more texts): a model without punctuation still works
+LETTER_SENTINELS = tuple("qxzjkvwyfbgpmdhclnrstuoiea")
 
 
 class Category(str, enum.Enum):
@@ -222,14 +224,46 @@ def is_single_byte(view: TokenizerView, tid: int) -> bool:
 
 
 def needs_sentinel(view: TokenizerView) -> bool:
-    """True when encoding 'test' yields a first token that starts with a space marker."""
+    """True when the tokenizer adds or drops a leading space around a text.
+
+    The reference's test: encoding 'test' yields a first token that starts with a space
+    marker (a dummy prefix). Also true when decoding a space-initial token on its own
+    drops its space (SentencePiece does so even without a dummy prefix): without a
+    sentinel, every "▁word" token would look unreachable.
+    """
     enc = view.encode("test")
-    if not enc:
+    if enc:
+        first = enc[0]
+        piece = view.pieces[first] if 0 <= first < view.vocab_size else None
+        tb = view.token_bytes[first] if 0 <= first < view.vocab_size else None
+        if bool(piece and piece[0] in SPACE_MARKERS) or bool(tb and tb[:1] == b" "):
+            return True
+    return _decoder_drops_leading_space(view)
+
+
+def _decoder_drops_leading_space(view: TokenizerView, sample: int = 50) -> bool:
+    spaced = []
+    for tid, tb in enumerate(view.token_bytes):
+        if tb is not None and len(tb) >= 2 and tb[:1] == b" " and tb[1:2] != b" " and view.kinds[tid] == TokenKind.NORMAL:
+            spaced.append(tid)
+            if len(spaced) == sample:
+                break
+    if not spaced:
         return False
-    first = enc[0]
-    piece = view.pieces[first] if 0 <= first < view.vocab_size else None
-    tb = view.token_bytes[first] if 0 <= first < view.vocab_size else None
-    return bool(piece and piece[0] in SPACE_MARKERS) or bool(tb and tb[:1] == b" ")
+    lost = sum(1 for s in view.decode_each(spaced) if not s.startswith(" "))
+    return lost * 2 > len(spaced)
+
+
+def _normalizer_changes(view: TokenizerView, s: str, normalized: str) -> bool:
+    """Whether the normaliser really changes the text: Metaspace-style normalisers (Llama's
+    old tokenizer.json: Prepend("▁") + Replace(" ", "▁")) only mark spaces."""
+    if normalized == s:
+        return False
+    if view.config.get("metaspace"):
+        marked = normalized.replace("▁", " ")
+        if marked == s or (marked.startswith(" ") and marked[1:] == s):
+            return False
+    return True
 
 
 def _choose_sentinels(view: TokenizerView) -> list[tuple[str, tuple[int, ...]]]:
@@ -245,12 +279,14 @@ def _choose_sentinels(view: TokenizerView) -> list[tuple[str, tuple[int, ...]]]:
     found = [(c, tuple(e)) for c, e in zip(SENTINELS, encs) if len(e) == 1 and e[0] != view.unk_id]
     if found:
         return found
-    encs = view.encode_batch(list(FALLBACK_SENTINELS))
-    ranked = sorted(
-        ((len(e), k, c, tuple(e)) for k, (c, e) in enumerate(zip(FALLBACK_SENTINELS, encs))
-         if e and view.unk_id not in e),
-    )
-    return [(c, e) for _n, _k, c, e in ranked[:3]]
+    for group in (FALLBACK_SENTINELS, LETTER_SENTINELS):
+        encs = view.encode_batch(list(group))
+        ranked = sorted(
+            (len(e), k, c, tuple(e)) for k, (c, e) in enumerate(zip(group, encs)) if e and view.unk_id not in e
+        )
+        if ranked:
+            return [(c, e) for _n, _k, c, e in ranked[:3]]
+    return []
 
 
 def _word_sentinels(view: TokenizerView) -> list[tuple[str, tuple[int, ...]]]:
@@ -391,7 +427,7 @@ def explain_unreachable(
     if view.unk_id is not None and view.unk_id in enc:
         return Cause("unknown-characters", "part of its text is not in the vocabulary and becomes <unk>")
     normalized = view.normalize(s)
-    if normalized is not None and normalized != s:
+    if normalized is not None and _normalizer_changes(view, s, normalized):
         return Cause("normalizer", f"the normaliser changes its text {_show(s)} into {_show(normalized)}")
     if word_prefix is not None:
         parts = view.pre_tokenize(word_prefix + (normalized if normalized is not None else s))

@@ -58,9 +58,12 @@ def load_tokenizer(path: str | Path, options: LoadOptions | None = None) -> Toke
         raise InputError(p, f"cannot read ({exc.strerror})") from None
     fmt = detect_format(p, head)
     try:
-        return _load_file(p, fmt, options)
+        view = _load_file(p, fmt, options)
     except OSError as exc:  # the file went away or became unreadable after its first bytes
         raise InputError(p, f"cannot read ({exc.strerror or exc})") from None
+    if fmt != "tiktoken" and (options.preset or options.pattern or options.specials):
+        view.notes.append("--preset, --pattern and --special apply to tiktoken rank files only: ignored")
+    return view
 
 
 def _load_file(p: Path, fmt: str, options: LoadOptions) -> TokenizerView:

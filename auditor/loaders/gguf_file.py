@@ -407,6 +407,11 @@ def _bpe_view(
     config = dict(view.config)
     config["gguf"] = info
     config["pre_tokenizer_fallback"] = fallback
+    notes = list(view.notes)
+    if fallback:
+        notes.append(f"unknown tokenizer.ggml.pre {pre!r}: the GPT-2 pre-tokenizer regex was used")
+    elif not pre:
+        notes.append("no tokenizer.ggml.pre: llama.cpp's default pre-tokenizer regexes were used")
     return dataclasses.replace(
         view,
         pieces=pieces[:n],
@@ -414,4 +419,5 @@ def _bpe_view(
         token_bytes=token_bytes,
         unk_id=unk_ids[0] if unk_ids else None,
         config=config,
+        notes=notes,
     )

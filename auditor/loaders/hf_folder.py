@@ -7,15 +7,13 @@ code is refused with a clear message rather than executed.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any, Sequence
 
 from auditor.errors import InputError, MissingExtraError
 from auditor.loaders.bytelevel import piece_to_bytes
-from auditor.loaders.view import TokenizerView, TokenKind
+from auditor.loaders.view import TokenizerView, TokenKind, byte_piece_value
 
-_BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
 
 class TransformersBackend:
@@ -42,21 +40,6 @@ class TransformersBackend:
         return None
 
 
-def _backend_byte_level(tok: Any) -> bool:
-    """True when the tokenizers backend (if any) pre-tokenizes or decodes with ByteLevel."""
-    backend = getattr(tok, "backend_tokenizer", None)
-    if backend is None:
-        return False
-    try:
-        spec = json.loads(backend.to_str())
-    except Exception:
-        return False
-    from auditor.loaders.hf_json import _components
-
-    parts = _components(spec.get("pre_tokenizer")) + _components(spec.get("decoder"))
-    return any(p.get("type") == "ByteLevel" for p in parts)
-
-
 def load_slow_folder(folder: Path) -> TokenizerView:
     try:
         from transformers import AutoTokenizer
@@ -72,10 +55,13 @@ def load_slow_folder(folder: Path) -> TokenizerView:
     size = len(tok)
     if not set(range(size)) - set(tok.all_special_ids):
         raise InputError(folder, "transformers built a tokenizer without vocabulary (vocabulary files missing?)")
+    backend = getattr(tok, "backend_tokenizer", None) if getattr(tok, "is_fast", False) else None
+    if backend is not None:
+        return _view_of_converted(tok, backend, folder)
     pieces: list[str | None] = list(tok.convert_ids_to_tokens(list(range(size))))
     special = set(tok.all_special_ids)
     added = {i: t for i, t in tok.added_tokens_decoder.items()}
-    byte_level = _backend_byte_level(tok) or sum(1 for p in pieces if p and p.startswith("Ġ")) > size / 10
+    byte_level = sum(1 for p in pieces if p and p.startswith("Ġ")) > size / 10
     token_bytes: list[bytes | None] = []
     kinds: list[TokenKind] = []
     for i, piece in enumerate(pieces):
@@ -88,8 +74,8 @@ def load_slow_folder(folder: Path) -> TokenizerView:
         elif i in added:
             token_bytes.append(added[i].content.encode("utf-8"))
             kinds.append(TokenKind.USER_DEFINED)
-        elif _BYTE_PIECE.match(piece) and not byte_level:
-            token_bytes.append(bytes([int(piece[3:5], 16)]))
+        elif byte_piece_value(piece) is not None and not byte_level:
+            token_bytes.append(bytes([byte_piece_value(piece)]))
             kinds.append(TokenKind.BYTE)
         else:
             kinds.append(TokenKind.NORMAL)
@@ -109,3 +95,17 @@ def load_slow_folder(folder: Path) -> TokenizerView:
         unk_id=tok.unk_token_id,
         config={"tokenizer_class": type(tok).__name__},
     )
+
+
+def _view_of_converted(tok: Any, backend: Any, folder: Path) -> TokenizerView:
+    """transformers converted the slow files into a `tokenizers` pipeline: analyse that,
+    with everything the tokenizer.json path knows (added tokens, WordPiece prefix, merges)."""
+    import transformers
+
+    from auditor.loaders.hf_json import view_from_tokenizer
+
+    spec = json.loads(backend.to_str())
+    view = view_from_tokenizer(backend, spec, path=str(folder), fmt="hf-folder")
+    view.backend.implementation += f" (converted by transformers {transformers.__version__} {type(tok).__name__})"
+    view.config["tokenizer_class"] = type(tok).__name__
+    return view

@@ -17,9 +17,11 @@ from auditor.errors import InputError, UserError, first_line, is_error_or_panic
 from auditor.loaders.bytelevel import bytes_to_piece
 from auditor.loaders.view import TokenizerView, TokenKind, check_id_space, worker_threads
 
-_GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+# The patterns tiktoken itself uses (tiktoken_ext/openai_public.py); a test compares
+# them with the installed tiktoken so they cannot drift.
+_GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
 _CL100K_PATTERN = (
-    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+"""
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
 )
 _O200K_PATTERN = "|".join(
     [
@@ -200,9 +202,13 @@ def load_tiktoken(
                 f"give --preset ({', '.join(PRESETS)}) or --pattern and --special"
             )
     pat = pattern if pattern is not None else chosen.pattern  # type: ignore[union-attr]
-    special = dict(chosen.specials) if chosen and specials is None else {}
-    if specials:
-        special.update(specials)
+    given = dict(specials or {})
+    clash = sorted({i for i in given.values() if list(given.values()).count(i) > 1})
+    if clash:
+        raise UserError(f"--special: id {clash[0]} is given to more than one special token")
+    # --special adds to the preset's special tokens, or takes over one of their ids
+    special = {t: i for t, i in (chosen.specials if chosen else {}).items() if i not in given.values()}
+    special.update(given)
     try:
         import regex
 
@@ -250,6 +256,9 @@ def load_tiktoken(
         model_type="bpe",
         merges_factory=lambda: _merges_from_ranks(ranks),
         config={"preset": chosen.name if chosen else None, "pattern": pat, "specials": special},
+        notes=[f"tiktoken preset {chosen.name} guessed from the {len(ranks)} ranks (--preset to choose)"]
+        if chosen is not None and preset is None and pattern is None
+        else [],
     )
 
 

@@ -161,6 +161,7 @@ class TokenizerView:
     unk_id: int | None = None
     continuation_prefix: str | None = None  # WordPiece "##"
     config: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # choices the loader made that change results
 
     _merge_pairs: set[tuple[str, str]] | None = field(default=None, init=False, repr=False)
     _products: set[int] | None = field(default=None, init=False, repr=False)

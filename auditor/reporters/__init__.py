@@ -8,9 +8,6 @@ from pathlib import Path
 
 from auditor.engine import LintResult
 
-FORMATS = ("text", "json")
-
-
 def render(result: LintResult, fmt: str, *, fail_on: str = "error", max_per_rule: int = 10) -> str:
     if fmt == "json":
         from auditor.reporters.json_report import render_json
@@ -21,6 +18,16 @@ def render(result: LintResult, fmt: str, *, fail_on: str = "error", max_per_rule
     return render_text(result, fail_on=fail_on, max_per_rule=max_per_rule)
 
 
+def _mode_for(target: Path) -> int:
+    """The existing file's mode, or what open() would give a new file under the umask."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write via a temporary file in the same folder and rename: never a half-written report."""
     target = Path(path)
@@ -29,6 +36,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600; a report is an ordinary file
         os.replace(tmp, target)
     except BaseException:
         try:

@@ -12,8 +12,8 @@ class DuplicateTokenBytes(Rule):
     """Two token ids that stand for the same bytes.
 
     ## What it does
-    Groups tokens by the exact bytes they represent and flags every id after the
-    first of each group. Control tokens (no bytes) are ignored. Byte-fallback pieces
+    Groups tokens by the exact bytes they represent and flags, in each group, every id
+    other than the one that encoding the text produces (the dead copies). Control tokens (no bytes) are ignored. Byte-fallback pieces
     (`<0x41>`) duplicate the normal piece of the same character by design, so they
     are ignored unless `include-byte-fallback` is set. WordPiece continuation pieces
     (`##ing`) are compared only with other continuation pieces.
@@ -38,14 +38,14 @@ class DuplicateTokenBytes(Rule):
     code = "V103"
     name = "duplicate-token-bytes"
     severity = Severity.WARNING
-    uses = ()
+    uses = ("vocabulary",)
     options = (Option("include-byte-fallback", False, "also report <0xNN> pieces duplicating a normal piece"),)
     valid = (Example("distinct tokens", byte_level_bpe([" hello", "hello"])),)
     invalid = (
         Example(
             "an added token repeats a vocabulary entry",
-            byte_level_bpe([" hello"], added=[{"content": " hello", "special": False}]),
-            flagged=(" hello",),
+            byte_level_bpe([" hello", " hi"], added=[{"content": " hi", "special": False}]),
+            flagged=(" hi",),
         ),
     )
 
@@ -62,6 +62,7 @@ class DuplicateTokenBytes(Rule):
             first = first_of.setdefault(key, tid)
             if first != tid:
                 groups.setdefault(key, [first]).append(tid)
+        vocab = ctx.analysis("vocabulary")
         for ids in sorted(groups.values()):
             kinds = [view.kinds[i] for i in ids]
             if not include_bytes and TokenKind.BYTE in kinds:
@@ -69,11 +70,17 @@ class DuplicateTokenBytes(Rule):
                 ids = [i for i, k in zip(ids, kinds) if k != TokenKind.BYTE]
                 if len(ids) < 2:
                     continue
-            first = ids[0]
-            for tid in ids[1:]:
+            # The id that encoding produces is the live one; the others are the dead copies.
+            produced = [i for i in ids if vocab.categories[i] is not None and vocab.categories[i].reachable]
+            live = produced[0] if produced else ids[0]
+            for tid in ids:
+                if tid == live:
+                    continue
                 yield ctx.finding(
-                    f"same bytes as token {first} ({view.kinds[first].value}); only one of them can be produced",
+                    f"same bytes as token {live} ({view.kinds[live].value}), which is the one encoding produces"
+                    if produced
+                    else f"same bytes as token {live} ({view.kinds[live].value}); encoding produces neither",
                     token_id=tid,
-                    duplicate_of=first,
-                    group=ids,
+                    duplicate_of=live,
+                    group=list(ids),
                 )
