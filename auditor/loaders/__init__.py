@@ -35,12 +35,21 @@ def detect_format(path: Path, head: bytes) -> str:
 
     if looks_like_tiktoken(stripped):
         return "tiktoken"
-    # SentencePiece ModelProto: field 1 (pieces), length-delimited: first byte 0x0a.
-    if head[:1] == b"\x0a":
+    # SentencePiece ModelProto: field 1 (pieces), length-delimited: first byte 0x0a. A
+    # text file can start with "\n" too, but then it is all printable text.
+    if head[:1] == b"\x0a" and not _looks_like_text(head):
         return "sentencepiece"
     raise InputError(
         path, "unknown format: not a tokenizer.json, SentencePiece model, tiktoken rank file or GGUF file"
     )
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return bool(text.strip()) and all(ch.isprintable() or ch in "\n\r\t" for ch in text)
 
 
 def load_tokenizer(path: str | Path, options: LoadOptions | None = None) -> TokenizerView:

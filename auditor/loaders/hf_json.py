@@ -129,7 +129,9 @@ def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> Tokeniz
     model = spec["model"]
     model_type = str(model.get("type", "unknown")).lower()
     vocab = tok.get_vocab(with_added_tokens=True)
-    size = max(vocab.values()) + 1 if vocab else 0
+    if not vocab:
+        raise InputError(path, "the vocabulary is empty")
+    size = max(vocab.values()) + 1
     check_id_space(path, size, len(vocab))
     pieces: list[str | None] = [None] * size
     for piece, idx in vocab.items():

@@ -29,6 +29,7 @@ def report_dict(result: LintResult) -> dict[str, Any]:
         entry["categories"] = a.categories
         entry["paper_counts"] = a.paper_counts
         entry["notes"] = list(a.notes)
+        entry["analyses"] = list(a.analyses)
         artifacts.append(entry)
     return {
         "schema_version": SCHEMA_VERSION,

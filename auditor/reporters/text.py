@@ -21,7 +21,7 @@ def render_text(result: LintResult, *, fail_on: str = "error", max_per_rule: int
             lines.append(f"  paper counts: {counts}")
         if art.categories is not None:
             cats = " · ".join(f"{k} {v}" for k, v in art.categories.items() if v)
-            lines.append(f"  categories:   {cats}")
+            lines.append(f"  categories:   {cats or 'none'}")
         for note in art.notes:
             lines.append(f"  note: {note}")
         findings = by_artifact.get(d["path"], [])
@@ -34,7 +34,8 @@ def render_text(result: LintResult, *, fail_on: str = "error", max_per_rule: int
                 if f.token_id is None:
                     lines.append(f"    {f.message}")
                 else:
-                    lines.append(f'    {f.token_id:>7} "{f.token}"  {f.message}')
+                    shown = (f.token or "").replace('"', '\\"')
+                    lines.append(f'    {f.token_id:>7} "{shown}"  {f.message}')
             if len(items) > max_per_rule:
                 lines.append(f"    ... and {len(items) - max_per_rule} more (--format json lists all)")
         if not findings:

@@ -7,6 +7,13 @@ from auditor.fixtures import byte_level_bpe
 from auditor.rulebase import Example, Rule, RuleContext
 
 
+def _with_gap() -> dict:
+    spec = byte_level_bpe([" hello"])
+    vocab = spec["model"]["vocab"]
+    vocab[max(vocab, key=vocab.get)] += 3
+    return spec
+
+
 class VocabularyIdGap(Rule):
     """Token ids with no token: holes in the id space.
 
@@ -33,6 +40,7 @@ class VocabularyIdGap(Rule):
     severity = Severity.INFO
     uses = ()
     valid = (Example("contiguous ids", byte_level_bpe([" hello"])),)
+    invalid = (Example("the last merge result numbered 3 ids too high", _with_gap(), flagged=("",)),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         holes = [i for i, p in enumerate(ctx.view.pieces) if p is None]

@@ -26,8 +26,8 @@ class PartialUtf8Token(Rule):
 
     ## How to fix
     Nothing to fix in a byte-level tokenizer; make streaming decoders buffer
-    incomplete characters. Raise the severity in config if your tokenizer should
-    have none.
+    incomplete characters. If your tokenizer should have none, lint with
+    `--fail-on info --select V102`.
 
     ## References
     Land & Bartolo (2024) §1; real-bugs #18.

@@ -59,9 +59,7 @@ class UnreachableToken(Rule):
             cause = vocab.causes.get(tid)
             enc = vocab.reencoded.get(tid, ())
             yield ctx.finding(
-                f"unreachable: its text encodes as {len(enc)} other token(s); {cause.message if cause else ''}".rstrip(
-                    "; "
-                ),
+                f"unreachable: {cause.message}" if cause else "unreachable",
                 token_id=tid,
                 category=vocab.categories[tid].value,
                 cause=cause.code if cause else None,
