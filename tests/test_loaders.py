@@ -487,3 +487,13 @@ def test_special_option_adds_to_the_guessed_preset():
     assert view.pieces[50256] == "<|endoftext|>" and view.pieces[50257] == "<|im_start|>"
     assert view.kinds[50257] == TokenKind.CONTROL
     assert any("guessed" in n for n in view.notes)
+
+
+def test_tiktoken_file_without_the_bytes_utf8_never_uses_loads(tmp_path):
+    """0xC0, 0xC1 and 0xF5-0xFF cannot occur in text, so their absence is no reason to refuse."""
+    never = {0xC0, 0xC1, *range(0xF5, 0x100)}
+    lines = _rank_lines([bytes([b]) for b in range(256) if b not in never])
+    path = tmp_path / "partial.tiktoken"
+    path.write_text("\n".join(lines) + "\n")
+    view = load_tokenizer(path, LoadOptions(pattern=GPT2_PATTERN))
+    assert view.encode("héllo 🙂") and view.decode(view.encode("héllo 🙂")) == "héllo 🙂"

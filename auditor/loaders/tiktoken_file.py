@@ -215,10 +215,13 @@ def load_tiktoken(
         regex.compile(pat)
     except Exception as exc:
         raise UserError(f"--pattern is not a valid regular expression: {exc}") from None
-    missing = [b for b in range(256) if bytes([b]) not in ranks]
-    if missing:  # tiktoken panics when it meets such a byte in the text
+    # tiktoken panics when it meets a byte without a rank; UTF-8 text never holds 0xC0,
+    # 0xC1 or 0xF5-0xFF, so only the others make the file unusable
+    never_in_utf8 = {0xC0, 0xC1, *range(0xF5, 0x100)}
+    missing = [b for b in range(256) if bytes([b]) not in ranks and b not in never_in_utf8]
+    if missing:
         shown = ", ".join(f"0x{b:02X}" for b in missing[:8]) + (", ..." if len(missing) > 8 else "")
-        raise InputError(path, f"{len(missing)} single bytes have no rank ({shown}); tiktoken cannot encode them")
+        raise InputError(path, f"{len(missing)} single bytes that UTF-8 text can hold have no rank ({shown}); tiktoken cannot encode them")
     size = max(max(ranks.values()), max(special.values(), default=-1)) + 1
     check_id_space(path, size, len(ranks) + len(special))
     try:
