@@ -125,34 +125,34 @@ def lint(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            metavar="PATH...", help="Tokenizer files or folders: tokenizer.json, .model, .tiktoken, .gguf, HF folder."
+            metavar="PATH", help="Tokenizer files or folders: tokenizer.json, .model, .tiktoken, .gguf, HF folder."
         ),
     ],
     select: Annotated[
-        Optional[list[str]], typer.Option("--select", help="Rules to run: codes, prefixes, names or ALL (comma-separated).")
+        Optional[list[str]], typer.Option("--select", metavar="RULES", help="Rules to run: codes, prefixes, names or ALL (comma-separated).")
     ] = None,
     extend_select: Annotated[
-        Optional[list[str]], typer.Option("--extend-select", help="Rules to add to the selection.")
+        Optional[list[str]], typer.Option("--extend-select", metavar="RULES", help="Rules to add to the selection.")
     ] = None,
-    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Rules to leave out.")] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", metavar="RULES", help="Rules to leave out.")] = None,
     output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.text,
     output: Annotated[
-        Optional[Path], typer.Option("-o", "--output", help="Write the report to this file instead of stdout.")
+        Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout.")
     ] = None,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")] = FailOn.error,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings fail.")] = False,
     preset: Annotated[
         Optional[str],
-        typer.Option("--preset", help="tiktoken preset: r50k_base, p50k_base, cl100k_base, o200k_base, llama3."),
+        typer.Option("--preset", metavar="NAME", help="tiktoken preset: r50k_base, p50k_base, cl100k_base, o200k_base, llama3."),
     ] = None,
     pattern: Annotated[
-        Optional[str], typer.Option("--pattern", help="Pre-tokenizer regex for a tiktoken rank file.")
+        Optional[str], typer.Option("--pattern", metavar="REGEX", help="Pre-tokenizer regex for a tiktoken rank file.")
     ] = None,
     special: Annotated[
-        Optional[list[str]], typer.Option("--special", help="Special token of a tiktoken file, as TEXT=ID (repeatable).")
+        Optional[list[str]], typer.Option("--special", metavar="TEXT=ID", help="Special token of a tiktoken file, as TEXT=ID (repeatable).")
     ] = None,
     rule_option: Annotated[
-        Optional[list[str]], typer.Option("--rule-option", help="Rule option as RULE.OPTION=VALUE (repeatable).")
+        Optional[list[str]], typer.Option("--rule-option", metavar="RULE.OPTION=VALUE", help="Rule option as RULE.OPTION=VALUE (repeatable).")
     ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
