@@ -19,6 +19,16 @@ def _bl(text: str | bytes) -> str:
     return "".join(table[b] for b in data)
 
 
+def _merge_chain(symbols: str, vocab: dict[str, int], merges: list[list[str]]) -> None:
+    """Add the left-to-right merges that build `symbols` as one token (skipping known ones)."""
+    cur = symbols[0]
+    for ch in symbols[1:]:
+        if cur + ch not in vocab:
+            merges.append([cur, ch])
+            vocab[cur + ch] = len(vocab)
+        cur = cur + ch
+
+
 def byte_level_bpe(
     words: Iterable[str | bytes] = (),
     *,
@@ -41,13 +51,7 @@ def byte_level_bpe(
             vocab[ch] = len(vocab)
     merges: list[list[str]] = []
     for word in words:
-        chars = list(_bl(word))
-        cur = chars[0]
-        for ch in chars[1:]:
-            if cur + ch not in vocab:
-                merges.append([cur, ch])
-                vocab[cur + ch] = len(vocab)
-            cur = cur + ch
+        _merge_chain(_bl(word), vocab, merges)
     for orphan in orphans:
         vocab.setdefault(_bl(orphan), len(vocab))
     added_tokens = [
@@ -79,12 +83,7 @@ def char_bpe(alphabet: str, words: Iterable[str] = (), *, unk: str = "[UNK]") ->
         vocab.setdefault(ch, len(vocab))
     merges: list[list[str]] = []
     for word in words:
-        cur = word[0]
-        for ch in word[1:]:
-            if cur + ch not in vocab:
-                merges.append([cur, ch])
-                vocab[cur + ch] = len(vocab)
-            cur = cur + ch
+        _merge_chain(word, vocab, merges)
     return tokenizer_json_spec(
         bpe_model_spec(vocab, merges, unk_token=unk),
         added_tokens=[added_token_spec(0, unk, special=True)],
