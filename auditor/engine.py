@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from auditor.analyses import AnalysisStore
 from auditor.findings import Finding, Severity
+from auditor.inputs import RunInputs
 from auditor.loaders import LoadOptions, load_tokenizer
 from auditor.rulebase import Rule, RuleContext
 
@@ -27,6 +28,8 @@ class ArtifactResult:
     paper_counts: dict[str, int] | None = None
     analyses: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Per-analysis report sections (corpus statistics, model summary...), by analysis name.
+    sections: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,10 +61,12 @@ def run_lint(
     rules: Iterable[Rule],
     *,
     load_options: LoadOptions | None = None,
-    available: frozenset[str] = frozenset({"tokenizer"}),
+    inputs: RunInputs | None = None,
     progress: Progress | None = None,
 ) -> LintResult:
     rules = list(rules)
+    inputs = inputs or RunInputs()
+    available = inputs.available()
     say = progress or (lambda _msg: None)
     runnable = [r for r in rules if r.requires <= available]
     skipped = {
@@ -78,7 +83,7 @@ def run_lint(
         say(f"loading {name}")
         view = load_tokenizer(path, load_options)
         view.path = name
-        store = AnalysisStore(view)
+        store = AnalysisStore(view, inputs, say)
         result = ArtifactResult(description=view.describe(), notes=list(view.notes))
         for rule in runnable:
             for analysis in rule.uses:
@@ -100,6 +105,7 @@ def run_lint(
             if vocab.sentinel_failures:
                 result.notes.append(f"{len(vocab.sentinel_failures)} ids could not use the sentinel")
         result.analyses = store.computed()
+        result.sections = store.sections()
         artifacts.append(result)
     findings.sort(key=Finding.sort_key)
     return LintResult(

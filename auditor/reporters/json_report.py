@@ -30,6 +30,8 @@ def report_dict(result: LintResult) -> dict[str, Any]:
         entry["paper_counts"] = a.paper_counts
         entry["notes"] = list(a.notes)
         entry["analyses"] = list(a.analyses)
+        if a.sections:
+            entry["sections"] = a.sections
         artifacts.append(entry)
     return {
         "schema_version": SCHEMA_VERSION,
