@@ -59,13 +59,16 @@ class Example:
     """A tokenizer on which the rule must flag exactly `flagged` (decoded token texts).
 
     VALID examples have `flagged=()`. The harness in tests/test_rule_examples.py builds
-    the tokenizer, runs only this rule, and compares the flagged texts.
+    the tokenizer, writes `corpus` / `model_corpus` (documents) as JSONL files when the
+    rule needs them, runs only this rule, and compares the flagged texts.
     """
 
     description: str
     tokenizer: ExampleTokenizer
     flagged: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+    corpus: tuple[str, ...] = ()
+    model_corpus: tuple[str, ...] = ()
 
 
 @dataclass

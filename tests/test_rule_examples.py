@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from auditor.engine import run_lint
+from auditor.inputs import RunInputs
 from auditor.registry import all_rules
 
 CASES = [
@@ -16,9 +19,22 @@ CASES = [
 
 
 @pytest.mark.parametrize(("rule_cls", "example"), CASES)
-def test_rule_example(rule_cls, example, write_tokenizer):
+def _write_documents(path, documents):
+    with open(path, "w", encoding="utf-8") as fh:
+        for doc in documents:
+            fh.write(json.dumps({"text": doc}, ensure_ascii=False) + "\n")
+    return str(path)
+
+
+def test_rule_example(rule_cls, example, write_tokenizer, tmp_path):
     path = write_tokenizer(example.tokenizer)
-    result = run_lint([path], [rule_cls(example.options)])
+    corpus = (_write_documents(tmp_path / "corpus.jsonl", example.corpus),) if example.corpus else ()
+    model_corpus = (
+        (_write_documents(tmp_path / "model_corpus.jsonl", example.model_corpus),) if example.model_corpus else ()
+    )
+    inputs = RunInputs(corpus=corpus, model_corpus=model_corpus)
+    assert rule_cls.requires <= inputs.available(), f"{rule_cls.code}: the example lacks an input the rule requires"
+    result = run_lint([path], [rule_cls(example.options)], inputs=inputs)
     flagged = sorted(f.token or "" for f in result.findings)
     assert all(f.code == rule_cls.code for f in result.findings)
     assert flagged == sorted(example.flagged), example.description
