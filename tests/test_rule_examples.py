@@ -18,7 +18,6 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("rule_cls", "example"), CASES)
 def _write_documents(path, documents):
     with open(path, "w", encoding="utf-8") as fh:
         for doc in documents:
@@ -26,6 +25,7 @@ def _write_documents(path, documents):
     return str(path)
 
 
+@pytest.mark.parametrize(("rule_cls", "example"), CASES)
 def test_rule_example(rule_cls, example, write_tokenizer, tmp_path):
     path = write_tokenizer(example.tokenizer)
     corpus = (_write_documents(tmp_path / "corpus.jsonl", example.corpus),) if example.corpus else ()
