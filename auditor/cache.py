@@ -47,6 +47,70 @@ def hash_files(paths: Iterable[str | os.PathLike[str]]) -> str:
     return h.hexdigest()
 
 
+DEFAULT_DIR = ".tokaudit_cache"
+ENV_DIR = "TOKAUDIT_CACHE_DIR"
+# Files of a tokenizer folder that loaders may read; weights are left out of the hash
+# (they never change the tokenizer, and hashing gigabytes would cost more than a lint).
+_FOLDER_SKIP_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack", ".onnx", ".ot", ".ckpt")
+
+
+def default_cache_dir() -> Path:
+    """`$TOKAUDIT_CACHE_DIR`, else `.tokaudit_cache` in the working directory.
+
+    Like ruff's `.ruff_cache`: a project-local folder is found again by every run from
+    the repository root (pre-commit, CI), is easy to ignore and to delete, and never
+    mixes projects; the variable moves it (CI caches, read-only checkouts).
+    """
+    env = os.environ.get(ENV_DIR)
+    return Path(env) if env else Path(DEFAULT_DIR)
+
+
+def artifact_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The files whose content identifies an artifact: the file itself, or the
+    tokenizer files of a folder (sorted; model weights left out)."""
+    p = Path(path)
+    if not p.is_dir():
+        return [p]
+    return sorted(
+        f for f in p.iterdir() if f.is_file() and not f.name.lower().endswith(_FOLDER_SKIP_SUFFIXES)
+    )
+
+
+def artifact_hash(path: str | os.PathLike[str]) -> str:
+    """Content hash of an artifact (file names inside a folder count: they pick the loader)."""
+    files = artifact_files(path)
+    names = hash_bytes(*(f.name.encode("utf-8") for f in files)) if Path(path).is_dir() else ""
+    return hash_bytes(names.encode(), hash_files(files).encode())
+
+
+_CODE_HASH: dict[str, str] = {}
+
+
+def code_fingerprint(extra_files: Iterable[str | os.PathLike[str]] = ()) -> str:
+    """Hash of tokaudit's own source (and of the given rule modules): a cache entry made
+    by other code, even under the same version number (a development checkout), misses."""
+    extra = sorted({os.fspath(f) for f in extra_files})
+    memo = "\0".join(extra)
+    if memo not in _CODE_HASH:
+        here = Path(__file__).resolve().parent
+        files = sorted(here.rglob("*.py")) + [Path(f) for f in extra]
+        _CODE_HASH[memo] = hash_files(f for f in files if f.is_file())
+    return _CODE_HASH[memo]
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that encode and decode: results depend on them."""
+    from importlib import metadata
+
+    out = {}
+    for name in ("tokenizers", "sentencepiece", "tiktoken", "gguf", "transformers", "numpy"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "-"
+    return out
+
+
 class Cache:
     """A directory of entries `<kind>/<key>.npz`. A disabled cache misses and stores nothing."""
 
@@ -136,3 +200,29 @@ class Cache:
         tag = self.directory / "CACHEDIR.TAG"
         if not tag.exists():
             tag.write_text(CACHEDIR_TAG, encoding="utf-8")
+        ignore = self.directory / ".gitignore"
+        if not ignore.exists():  # never committed by accident, wherever it lies
+            ignore.write_text("# Automatically created by tokaudit.\n*\n", encoding="utf-8")
+
+
+def clean_cache(directory: str | os.PathLike[str]) -> bool:
+    """Delete a cache directory. Refuses a folder that is not a tokaudit cache (no
+    CACHEDIR.TAG of ours), so a mistyped --cache-dir never deletes a project."""
+    import shutil
+
+    d = Path(directory)
+    if not d.exists():
+        return False
+    tag = d / "CACHEDIR.TAG"
+    try:
+        ours = tag.read_text(encoding="utf-8").startswith(CACHEDIR_TAG.splitlines()[0]) and "tokaudit" in tag.read_text(
+            encoding="utf-8"
+        )
+    except OSError:
+        ours = False
+    if not ours:
+        from auditor.errors import UserError
+
+        raise UserError(f"{d}: not a tokaudit cache directory (no CACHEDIR.TAG of tokaudit): not deleted")
+    shutil.rmtree(d)
+    return True

@@ -32,6 +32,21 @@ app = typer.Typer(
 class OutputFormat(str, enum.Enum):
     text = "text"
     json = "json"
+    sarif = "sarif"
+    github = "github"
+    junit = "junit"
+    markdown = "markdown"
+
+
+class ListFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+class Color(str, enum.Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
 
 
 class FailOn(str, enum.Enum):
@@ -139,7 +154,10 @@ def lint(
     output: Annotated[
         Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout.")
     ] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")] = FailOn.error,
+    fail_on: Annotated[
+        Optional[FailOn],
+        typer.Option("--fail-on", help="Lowest severity that makes the exit code 1 (default: config, else error)."),
+    ] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings fail.")] = False,
     preset: Annotated[
         Optional[str],
@@ -154,33 +172,56 @@ def lint(
     rule_option: Annotated[
         Optional[list[str]], typer.Option("--rule-option", metavar="RULE.OPTION=VALUE", help="Rule option as RULE.OPTION=VALUE (repeatable).")
     ] = None,
+    baseline: Annotated[
+        Optional[Path],
+        typer.Option("--baseline", metavar="FILE", help="Fail only on findings not in this baseline; report stale entries."),
+    ] = None,
+    write_baseline: Annotated[
+        Optional[Path],
+        typer.Option("--write-baseline", metavar="FILE", help="Record the current findings as the baseline in FILE."),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the analysis cache.")] = False,
+    cache_dir: Annotated[
+        Optional[Path],
+        typer.Option("--cache-dir", metavar="DIR", help="Cache folder (default: $TOKAUDIT_CACHE_DIR, else .tokaudit_cache)."),
+    ] = None,
+    color: Annotated[Color, typer.Option("--color", help="Colour the text report (auto honours NO_COLOR/FORCE_COLOR).")] = Color.auto,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Lint tokenizers: every selected rule on every artifact."""
     with _guard(debug):
-        from auditor.engine import failing, run_lint
+        from auditor.config import CliSettings, config_for
+        from auditor.engine import failing
         from auditor.loaders import LoadOptions
         from auditor.loaders.tiktoken_file import parse_special
-        from auditor.registry import find_rule, select_rules
         from auditor.reporters import render, write_atomic
+        from auditor.run import lint_paths
 
-        selection = select_rules(_split(select), _split(extend_select), _split(ignore))
-        if selection.unknown and not quiet:
-            typer.echo(f"tokaudit: warning: unknown rule selector(s): {', '.join(selection.unknown)}", err=True)
-        if not selection.rules:
-            raise UserError("no rule selected ('tokaudit rules' lists them): nothing would be checked")
-        options = _parse_rule_options(rule_option)
-        for code, values in options.items():  # validate every option given, selected rule or not
-            find_rule(code)(values)  # type: ignore[misc]
-        rules = [cls(options.get(cls.code)) for cls in selection.rules]
+        cli = CliSettings(
+            select=tuple(_split(select)) or None,
+            extend_select=tuple(_split(extend_select)),
+            ignore=tuple(_split(ignore)),
+            rule_options=_parse_rule_options(rule_option),
+        )
+        run_config = config_for(Path.cwd())
         load_options = LoadOptions(
             preset=preset, pattern=pattern, specials=dict(parse_special(s) for s in special or [])
         )
         with _progress(_progress_wanted(quiet, no_progress)) as say:
-            result = run_lint(paths, rules, load_options=load_options, progress=say)
-        report = render(result, output_format.value, fail_on=fail_on.value)
+            result = lint_paths(
+                paths,
+                cli,
+                load_options=load_options,
+                cache=_cache(cache_dir or run_config.cache_dir, no_cache),
+                progress=say,
+                warn=None if quiet else (lambda msg: typer.echo(f"tokaudit: warning: {msg}", err=True)),
+            )
+        _apply_baseline(result, write_baseline, baseline or run_config.baseline)
+        fail_level = fail_on.value if fail_on is not None else (run_config.fail_on or "error")
+        use_color = _color_wanted(color, to_terminal=output is None and sys.stdout.isatty())
+        report = render(result, output_format.value, fail_on=fail_level, color=use_color)
         if output is not None:
             try:
                 write_atomic(output, report)
@@ -189,8 +230,38 @@ def lint(
         else:
             sys.stdout.write(report)
             sys.stdout.flush()
-        code = 1 if failing(result.findings, fail_on.value) and not exit_zero else 0
+        code = 1 if failing(result.findings, fail_level) and not exit_zero else 0
     raise typer.Exit(code)
+
+
+def _cache(directory: Optional[Path], disabled: bool) -> Any:
+    from auditor.cache import Cache, default_cache_dir
+
+    return Cache(directory or default_cache_dir(), enabled=not disabled)
+
+
+def _apply_baseline(result: Any, write: Optional[Path], read: Optional[Path]) -> None:
+    """--write-baseline records every finding (then they are all baselined); --baseline reads."""
+    from auditor.baseline import apply_baseline, write_baseline
+
+    if write is not None:
+        write_baseline(write, result.findings)
+        apply_baseline(result, write)
+    elif read is not None:
+        apply_baseline(result, read)
+
+
+def _color_wanted(choice: Color, *, to_terminal: bool) -> bool:
+    """--color always/never; auto: NO_COLOR off, FORCE_COLOR on, else only on a terminal."""
+    if choice is Color.always:
+        return True
+    if choice is Color.never:
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return to_terminal
 
 
 @contextlib.contextmanager
@@ -207,14 +278,14 @@ def _progress(enabled: bool) -> Iterator[Any]:
 
 @app.command("rules")
 def rules_cmd(
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="Listing format.")] = OutputFormat.text,
+    output_format: Annotated[ListFormat, typer.Option("--format", help="Listing format.")] = ListFormat.text,
 ) -> None:
     """List the rules: code, name, default severity, requirements and summary."""
     with _guard():
         from auditor.registry import all_rules
 
         classes = all_rules()
-        if output_format is OutputFormat.json:
+        if output_format is ListFormat.json:
             data = [
                 {
                     "code": c.code,
@@ -249,6 +320,56 @@ def explain(rule: Annotated[str, typer.Argument(help="Rule code (V101) or name (
             typer.echo("Option defaults:")
             for opt in cls.options:
                 typer.echo(f"  {opt.name} = {json.dumps(opt.default)}  ({opt.help})")
+
+
+@app.command("config")
+def config_cmd(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Artifact or folder whose configuration to show (default: here).")
+    ] = Path("."),
+    select: Annotated[Optional[list[str]], typer.Option("--select", metavar="RULES", help="As for lint.")] = None,
+    extend_select: Annotated[Optional[list[str]], typer.Option("--extend-select", metavar="RULES", help="As for lint.")] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", metavar="RULES", help="As for lint.")] = None,
+    rule_option: Annotated[
+        Optional[list[str]], typer.Option("--rule-option", metavar="RULE.OPTION=VALUE", help="As for lint.")
+    ] = None,
+    fail_on: Annotated[Optional[FailOn], typer.Option("--fail-on", help="As for lint.")] = None,
+    output_format: Annotated[ListFormat, typer.Option("--format", help="TOML-like text or JSON.")] = ListFormat.text,
+) -> None:
+    """Print the effective configuration: file found, rules, severities, options, ignores, allowlists."""
+    with _guard():
+        from auditor.config import CliSettings, config_for, effective, to_toml
+
+        cli = CliSettings(
+            select=tuple(_split(select)) or None,
+            extend_select=tuple(_split(extend_select)),
+            ignore=tuple(_split(ignore)),
+            rule_options=_parse_rule_options(rule_option),
+        )
+        data = effective(path, cli, config_for(Path.cwd()), fail_on.value if fail_on else None)
+        if output_format is ListFormat.json:
+            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        else:
+            sys.stdout.write(to_toml(data))
+
+
+@app.command()
+def clean(
+    cache_dir: Annotated[
+        Optional[Path],
+        typer.Option("--cache-dir", metavar="DIR", help="Cache folder (default: $TOKAUDIT_CACHE_DIR, else .tokaudit_cache)."),
+    ] = None,
+) -> None:
+    """Delete the analysis cache."""
+    with _guard():
+        from auditor.cache import clean_cache, default_cache_dir
+        from auditor.config import config_for
+
+        target = cache_dir or config_for(Path.cwd()).cache_dir or default_cache_dir()
+        if clean_cache(target):
+            typer.echo(f"removed {target}")
+        else:
+            typer.echo(f"no cache at {target}")
 
 
 def main() -> None:

@@ -38,12 +38,18 @@ class LintResult:
     findings: list[Finding]
     rules_run: list[str]
     rules_skipped: dict[str, str]  # code -> why
+    suppressed: int = 0  # findings dropped by config allowlists / per-path ignores
+    baseline: Any = None  # auditor.baseline.BaselineOutcome once a baseline is applied
 
     def severity_counts(self) -> dict[str, int]:
         counts = {s.value: 0 for s in Severity}
         for f in self.findings:
             counts[f.severity.value] += 1
         return counts
+
+
+# Drops a finding (config allowlist, per-path ignore): returns True to suppress.
+Suppress = Callable[[Finding], bool]
 
 
 def artifact_name(path: str | os.PathLike[str]) -> str:
@@ -63,7 +69,12 @@ def run_lint(
     load_options: LoadOptions | None = None,
     inputs: RunInputs | None = None,
     progress: Progress | None = None,
+    suppress: Suppress | None = None,
 ) -> LintResult:
+    """Run `rules` on every artifact. With an enabled `inputs.cache`, analyses are cached
+    by content; a tokenizer-only run also caches each artifact's whole outcome, so an
+    unchanged tokenizer is not even loaded. `suppress` drops findings after the rules,
+    before sorting (so cached outcomes hold every finding)."""
     rules = list(rules)
     inputs = inputs or RunInputs()
     available = inputs.available()
@@ -72,6 +83,7 @@ def run_lint(
     skipped = {
         r.code: f"needs {', '.join(sorted(r.requires - available))}" for r in rules if not r.requires <= available
     }
+    cache = inputs.cache if inputs.cache is not None and inputs.cache.enabled else None
     artifacts: list[ArtifactResult] = []
     findings: list[Finding] = []
     seen: set[str] = set()
@@ -80,45 +92,165 @@ def run_lint(
         if name in seen:  # the same file named twice is linted once
             continue
         seen.add(name)
-        say(f"loading {name}")
-        view = load_tokenizer(path, load_options)
-        view.path = name
-        store = AnalysisStore(view, inputs, say)
-        result = ArtifactResult(description=view.describe(), notes=list(view.notes))
-        for rule in runnable:
-            for analysis in rule.uses:
-                if analysis not in store.computed():
-                    say(f"{name}: {analysis} analysis of {view.vocab_size} ids")
-                    store.get(analysis)
-            ctx = RuleContext(view=view, artifact=name, options=rule.option_values, _store=store, _rule=rule)
-            findings.extend(rule.check(ctx))
-        if "vocabulary" in store.computed():
-            vocab = store.get("vocabulary")
-            result.categories = vocab.category_counts()
-            result.paper_counts = vocab.paper_counts()
-            if vocab.sentinel:
-                result.notes.append(f"leading-space sentinel {vocab.sentinel!r} used for the round trip")
-            if vocab.word_sentinel:
-                result.notes.append(
-                    f"continuation pieces analysed after the word {vocab.word_sentinel!r}"
-                )
-            if vocab.sentinel_failures:
-                result.notes.append(f"{len(vocab.sentinel_failures)} ids could not use the sentinel")
-        result.analyses = store.computed()
-        result.sections = store.sections()
+        artifact_key = None
+        if cache is not None:
+            try:
+                artifact_key = _artifact_key(path, load_options, runnable)
+            except OSError:  # missing or unreadable: the loader says so, in its words
+                artifact_key = None
+        outcome_key = None
+        if artifact_key is not None and available == {"tokenizer"}:
+            from auditor.cache import Cache
+
+            outcome_key = Cache.key("outcome", artifact_key, _rules_signature(runnable))
+            cached = _load_outcome(cache, outcome_key, name)
+            if cached is not None:
+                say(f"{name}: unchanged (cached)")
+                artifacts.append(cached[0])
+                findings.extend(cached[1])
+                continue
+        result, found = _lint_artifact(path, name, runnable, load_options, inputs, say, artifact_key)
+        if outcome_key is not None:
+            _store_outcome(cache, outcome_key, result, found)
         artifacts.append(result)
-    findings.sort(key=Finding.sort_key)
+        findings.extend(found)
+    kept = findings if suppress is None else [f for f in findings if not suppress(f)]
+    kept.sort(key=Finding.sort_key)
     return LintResult(
         artifacts=artifacts,
-        findings=findings,
+        findings=kept,
         rules_run=[r.code for r in runnable],
         rules_skipped=skipped,
+        suppressed=len(findings) - len(kept),
     )
 
 
+def _lint_artifact(
+    path: str | os.PathLike[str],
+    name: str,
+    runnable: list[Rule],
+    load_options: LoadOptions | None,
+    inputs: RunInputs,
+    say: Progress,
+    artifact_key: str | None,
+) -> tuple[ArtifactResult, list[Finding]]:
+    say(f"loading {name}")
+    view = load_tokenizer(path, load_options)
+    view.path = name
+    store = AnalysisStore(view, inputs, say, artifact_key=artifact_key)
+    result = ArtifactResult(description=view.describe(), notes=list(view.notes))
+    findings: list[Finding] = []
+    for rule in runnable:
+        for analysis in rule.uses:
+            if analysis not in store.computed():
+                say(f"{name}: {analysis} analysis of {view.vocab_size} ids")
+                store.get(analysis)
+        ctx = RuleContext(view=view, artifact=name, options=rule.option_values, _store=store, _rule=rule)
+        findings.extend(rule.check(ctx))
+    if "vocabulary" in store.computed():
+        vocab = store.get("vocabulary")
+        result.categories = vocab.category_counts()
+        result.paper_counts = vocab.paper_counts()
+        if vocab.sentinel:
+            result.notes.append(f"leading-space sentinel {vocab.sentinel!r} used for the round trip")
+        if vocab.word_sentinel:
+            result.notes.append(f"continuation pieces analysed after the word {vocab.word_sentinel!r}")
+        if vocab.sentinel_failures:
+            result.notes.append(f"{len(vocab.sentinel_failures)} ids could not use the sentinel")
+    result.analyses = store.computed()
+    result.sections = store.sections()
+    return result, findings
+
+
+# --- the cache of whole outcomes ----------------------------------------------------
+
+
+def _artifact_key(path: str | os.PathLike[str], load_options: LoadOptions | None, rules: list[Rule]) -> str:
+    """Content of the artifact + how it is loaded + the code and libraries that read it."""
+    import dataclasses
+    import inspect
+
+    from auditor.cache import Cache, artifact_hash, code_fingerprint, library_versions
+
+    rule_files = []
+    for rule in rules:
+        try:
+            rule_files.append(inspect.getsourcefile(type(rule)) or "")
+        except TypeError:
+            pass
+    options = dataclasses.asdict(load_options) if load_options is not None else {}
+    return Cache.key(
+        "artifact", artifact_hash(path), options, library_versions(), code_fingerprint(f for f in rule_files if f)
+    )
+
+
+def _rules_signature(rules: list[Rule]) -> list[Any]:
+    return [
+        [r.code, type(r).__module__, type(r).__qualname__, r.severity.value, r.option_values] for r in rules
+    ]
+
+
+def _store_outcome(cache: Any, key: str, result: ArtifactResult, findings: list[Finding]) -> None:
+    import json
+
+    document = {
+        "description": result.description,
+        "categories": result.categories,
+        "paper_counts": result.paper_counts,
+        "analyses": result.analyses,
+        "notes": result.notes,
+        "sections": result.sections,
+        "findings": [
+            {**f.to_dict(), "token_bytes": None if f.token_bytes is None else f.token_bytes.hex()} for f in findings
+        ],
+    }
+    try:
+        json.dumps(document)  # sections from other analyses must be plain JSON to be cached
+    except (TypeError, ValueError):
+        return
+    cache.store("outcome", key, document, {})
+
+
+def _load_outcome(cache: Any, key: str, name: str) -> tuple[ArtifactResult, list[Finding]] | None:
+    entry = cache.load("outcome", key)
+    if entry is None:
+        return None
+    doc = entry[0]
+    try:
+        description = dict(doc["description"])
+        description["path"] = name  # the same content may be linted under another name
+        result = ArtifactResult(
+            description=description,
+            categories=doc["categories"],
+            paper_counts=doc["paper_counts"],
+            analyses=list(doc["analyses"]),
+            notes=list(doc["notes"]),
+            sections=dict(doc["sections"]),
+        )
+        findings = [
+            Finding(
+                code=f["code"],
+                name=f["name"],
+                severity=Severity(f["severity"]),
+                message=f["message"],
+                artifact=name,
+                token_id=f["token_id"],
+                token=f["token"],
+                details=f["details"],
+                token_bytes=None if f["token_bytes"] is None else bytes.fromhex(f["token_bytes"]),
+            )
+            for f in doc["findings"]
+        ]
+    except (KeyError, TypeError, ValueError):  # a malformed entry is a miss
+        cache.hits -= 1
+        cache.misses += 1
+        return None
+    return result, findings
+
+
 def failing(findings: Iterable[Finding], fail_on: str) -> bool:
-    """True when a finding reaches the --fail-on level ('never' never fails)."""
+    """True when a finding not in the baseline reaches the --fail-on level ('never' never fails)."""
     if fail_on == "never":
         return False
     threshold = Severity(fail_on).rank
-    return any(f.severity.rank >= threshold for f in findings)
+    return any(f.severity.rank >= threshold for f in findings if not f.baselined)

@@ -36,6 +36,11 @@ class Finding:
     token_id: int | None = None
     token: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # The token's exact bytes (its piece's UTF-8 for control tokens): what a baseline
+    # fingerprint is made of, since ids move when a vocabulary is edited.
+    token_bytes: bytes | None = field(default=None, compare=False, hash=False, repr=False)
+    # Set once a baseline is applied: True when the baseline holds this finding.
+    baselined: bool | None = field(default=None, compare=False, hash=False)
 
     def sort_key(self) -> tuple:
         return (
@@ -46,7 +51,7 @@ class Finding:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "code": self.code,
             "name": self.name,
             "severity": self.severity.value,
@@ -56,3 +61,6 @@ class Finding:
             "token": self.token,
             "details": dict(self.details),
         }
+        if self.baselined is not None:
+            out["baseline"] = "baselined" if self.baselined else "new"
+        return out

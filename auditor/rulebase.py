@@ -93,6 +93,11 @@ class RuleContext:
             return escape_bytes(tb)
         return escape_text(self.view.pieces[token_id] or "")
 
+    def token_key_bytes(self, token_id: int) -> bytes:
+        """The token's exact bytes, or its piece's UTF-8 for control tokens (no bytes)."""
+        tb = self.view.token_bytes[token_id]
+        return tb if tb is not None else (self.view.pieces[token_id] or "").encode("utf-8", "surrogatepass")
+
     def finding(self, message: str, token_id: int | None = None, **details: Any) -> Finding:
         return Finding(
             code=self._rule.code,
@@ -103,6 +108,7 @@ class RuleContext:
             token_id=token_id,
             token=None if token_id is None else self.token_text(token_id),
             details=details,
+            token_bytes=None if token_id is None else self.token_key_bytes(token_id),
         )
 
 

@@ -36,6 +36,16 @@ def real_file(name: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _private_cache_dir(tmp_path_factory, monkeypatch):
+    """Each test gets its own analysis cache folder: runs never write .tokaudit_cache
+    into the working directory, and no test sees another test's entries."""
+    monkeypatch.setenv("TOKAUDIT_CACHE_DIR", str(tmp_path_factory.mktemp("tokaudit_cache")))
+    from auditor.config import clear_memo
+
+    clear_memo()
+
+
 @pytest.fixture
 def write_tokenizer(tmp_path):
     """Write a tokenizer.json spec (dict) or file bytes to tmp_path and return the path."""

@@ -7,10 +7,25 @@ function of the store, so it can read the run's inputs and build on other analys
 
 An analysis result may offer `report_section() -> dict`: the engine then puts that
 dict into the artifact's report under the analysis name (JSON `sections`).
+
+Caching. An analysis listed in `CACHED` is kept on disk between runs. Its `CacheSpec`
+says how: `dump(result) -> (document, arrays)` (a JSON-able dict and named numpy
+arrays), `load(document, arrays) -> result`, and `key(store)`: the key parts beyond
+what every entry already has (the artifact's content hash, the load options, the
+versions of tokaudit, of its source and of the tokenizer libraries). Put into `key`
+whatever else the result depends on: options, hashes of corpus or model files
+(`auditor.cache.hash_files`). For a result class with `to_cache()` and a classmethod
+`from_cache(document, arrays)`, `CacheSpec.of(cls, key=...)` builds the spec:
+
+    CACHED["corpus_stats"] = CacheSpec.of(CorpusStats, key=lambda store: [hash_files(store.inputs.corpus)])
+
+An entry that fails to load (corrupt, foreign, written by other code) is a miss: the
+analysis is computed again and the entry rewritten, never trusted.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from auditor.inputs import RunInputs
@@ -28,13 +43,56 @@ ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
 }
 
 
-class AnalysisStore:
-    """Per-artifact memo of analysis results, with the run's inputs."""
+def _no_key(_store: "AnalysisStore") -> list[Any]:
+    return []
 
-    def __init__(self, view: TokenizerView, inputs: RunInputs | None = None, progress: Any = None) -> None:
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """How one analysis is stored in the on-disk cache (see the module docstring)."""
+
+    dump: Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]
+    load: Callable[[dict[str, Any], dict[str, Any]], Any]
+    key: Callable[["AnalysisStore"], Any] = _no_key
+
+    @classmethod
+    def of(cls, result_type: Any, key: Callable[["AnalysisStore"], Any] = _no_key) -> "CacheSpec":
+        """The spec of a result class with `to_cache()` and `from_cache(document, arrays)`."""
+        return cls(dump=lambda result: result.to_cache(), load=result_type.from_cache, key=key)
+
+
+def _vocabulary_spec() -> CacheSpec:
+    def load(document: dict[str, Any], arrays: dict[str, Any]) -> Any:
+        from auditor.analyses.vocabulary import VocabularyAnalysis
+
+        return VocabularyAnalysis.from_cache(document, arrays)
+
+    return CacheSpec(dump=lambda result: result.to_cache(), load=load)
+
+
+CACHED: dict[str, CacheSpec] = {
+    "vocabulary": _vocabulary_spec(),
+}
+
+
+class AnalysisStore:
+    """Per-artifact memo of analysis results, with the run's inputs.
+
+    `artifact_key` identifies the artifact's content and how it was loaded (the engine
+    sets it); without it, or without an enabled `inputs.cache`, nothing is cached.
+    """
+
+    def __init__(
+        self,
+        view: TokenizerView,
+        inputs: RunInputs | None = None,
+        progress: Any = None,
+        artifact_key: str | None = None,
+    ) -> None:
         self.view = view
         self.inputs = inputs or RunInputs()
         self.progress = progress or (lambda _msg: None)
+        self.artifact_key = artifact_key
         self._results: dict[str, Any] = {}
 
     def get(self, name: str) -> Any:
@@ -43,8 +101,29 @@ class AnalysisStore:
                 compute = ANALYSES[name]
             except KeyError:
                 raise KeyError(f"unknown analysis {name!r}; known: {', '.join(sorted(ANALYSES))}") from None
-            self._results[name] = compute(self)
+            self._results[name] = self._cached(name, compute)
         return self._results[name]
+
+    def _cached(self, name: str, compute: Callable[["AnalysisStore"], Any]) -> Any:
+        cache = self.inputs.cache
+        spec = CACHED.get(name)
+        if spec is None or cache is None or not cache.enabled or self.artifact_key is None:
+            return compute(self)
+        from auditor.cache import Cache
+
+        kind = f"analysis-{name}"
+        key = Cache.key(kind, self.artifact_key, spec.key(self))
+        entry = cache.load(kind, key)
+        if entry is not None:
+            try:
+                return spec.load(*entry)
+            except Exception:  # noqa: BLE001 - a valid file with a wrong payload is a miss too
+                cache.hits -= 1
+                cache.misses += 1
+        result = compute(self)
+        document, arrays = spec.dump(result)
+        cache.store(kind, key, document, arrays)
+        return result
 
     def computed(self) -> list[str]:
         return sorted(self._results)

@@ -16,7 +16,7 @@ import enum
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from auditor.loaders.bytelevel import char_to_byte
 from auditor.loaders.view import BYTE_PIECE, FlatEncodings, TokenizerView, TokenKind
@@ -101,6 +101,75 @@ class VocabularyAnalysis:
             "unreachable": len(self._paper_sets[0]),
             "partial_utf8": len(self._paper_sets[1]),
         }
+
+    # --- on-disk cache (auditor.analyses.CACHED): per-id lists as flat arrays ---
+
+    def to_cache(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        import numpy as np
+
+        order = list(Category)
+        cats = np.array([-1 if c is None else order.index(c) for c in self.categories], dtype=np.int8)
+        texts = [b"" if d is None else d.encode("utf-8", "surrogatepass") for d in self.decoded]
+        lengths = np.array([-1 if d is None else len(t) for d, t in zip(self.decoded, texts)], dtype=np.int64)
+        re_ids = sorted(self.reencoded)
+        document = {
+            "size": len(self.categories),
+            "causes": [[tid, c.code, c.message] for tid, c in sorted(self.causes.items())],
+            "sentinel": self.sentinel,
+            "word_sentinel": self.word_sentinel,
+        }
+        arrays = {
+            "categories": cats,
+            "decoded": np.frombuffer(b"".join(texts), dtype=np.uint8),
+            "decoded_lengths": lengths,
+            "re_ids": np.array(re_ids, dtype=np.int64),
+            "re_lengths": np.array([len(self.reencoded[i]) for i in re_ids], dtype=np.int64),
+            "re_flat": np.array([t for i in re_ids for t in self.reencoded[i]], dtype=np.int64),
+            "single_byte": np.array(sorted(self.single_byte), dtype=np.int64),
+            "special_pattern": np.array(sorted(self.special_pattern), dtype=np.int64),
+            "sentinel_failures": np.array(self.sentinel_failures, dtype=np.int64),
+        }
+        return document, arrays
+
+    @classmethod
+    def from_cache(cls, document: dict[str, Any], arrays: dict[str, Any]) -> "VocabularyAnalysis":
+        """Inverse of `to_cache`; raises on anything inconsistent (the entry is then a miss)."""
+        order = list(Category)
+        size = int(document["size"])
+        cats = arrays["categories"].tolist()
+        lengths = arrays["decoded_lengths"].tolist()
+        if len(cats) != size or len(lengths) != size:
+            raise ValueError("inconsistent vocabulary cache entry")
+        blob = arrays["decoded"].tobytes()
+        decoded: list[str | None] = []
+        at = 0
+        for n in lengths:
+            if n < 0:
+                decoded.append(None)
+            else:
+                decoded.append(blob[at : at + n].decode("utf-8", "surrogatepass"))
+                at += n
+        if at != len(blob):
+            raise ValueError("inconsistent vocabulary cache entry")
+        reencoded: dict[int, tuple[int, ...]] = {}
+        flat = arrays["re_flat"].tolist()
+        at = 0
+        for tid, n in zip(arrays["re_ids"].tolist(), arrays["re_lengths"].tolist()):
+            reencoded[tid] = tuple(flat[at : at + n])
+            at += n
+        if at != len(flat):
+            raise ValueError("inconsistent vocabulary cache entry")
+        return cls(
+            categories=[None if c < 0 else order[c] for c in cats],
+            decoded=decoded,
+            reencoded=reencoded,
+            single_byte=frozenset(arrays["single_byte"].tolist()),
+            special_pattern=frozenset(arrays["special_pattern"].tolist()),
+            causes={int(t): Cause(str(code), str(msg)) for t, code, msg in document["causes"]},
+            sentinel=document["sentinel"],
+            word_sentinel=document["word_sentinel"],
+            sentinel_failures=tuple(arrays["sentinel_failures"].tolist()),
+        )
 
 
 # --- the analysis -----------------------------------------------------------------

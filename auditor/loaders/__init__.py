@@ -59,7 +59,12 @@ def load_tokenizer(path: str | Path, options: LoadOptions | None = None) -> Toke
     if not p.exists():
         raise UserError(f"{path}: no such file or directory")
     if p.is_dir():
-        return _load_folder(p, options)
+        view = _load_folder(p, options)
+        if not view.source_files:
+            from auditor.cache import artifact_files
+
+            view.source_files = tuple(str(f) for f in artifact_files(p))
+        return view
     try:
         with p.open("rb") as fh:
             head = fh.read(_HEAD)
@@ -70,6 +75,7 @@ def load_tokenizer(path: str | Path, options: LoadOptions | None = None) -> Toke
         view = _load_file(p, fmt, options)
     except OSError as exc:  # the file went away or became unreadable after its first bytes
         raise InputError(p, f"cannot read ({exc.strerror or exc})") from None
+    view.source_files = (str(p),)
     if fmt != "tiktoken" and (options.preset or options.pattern or options.specials):
         view.notes.append("--preset, --pattern and --special apply to tiktoken rank files only: ignored")
     return view

@@ -162,6 +162,8 @@ class TokenizerView:
     continuation_prefix: str | None = None  # WordPiece "##"
     config: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # choices the loader made that change results
+    # The files the artifact was read from (set by load_tokenizer): its cache identity.
+    source_files: tuple[str, ...] = ()
 
     _merge_pairs: set[tuple[str, str]] | None = field(default=None, init=False, repr=False)
     _products: set[int] | None = field(default=None, init=False, repr=False)

@@ -44,7 +44,17 @@ def report_dict(result: LintResult) -> dict[str, Any]:
             "findings": result.severity_counts(),
         },
         "findings": [f.to_dict() for f in result.findings],
-    }
+    } | _extras(result)
+
+
+def _extras(result: LintResult) -> dict[str, Any]:
+    """Fields present only when used: suppressed findings, the baseline outcome."""
+    out: dict[str, Any] = {}
+    if result.suppressed:
+        out["suppressed"] = result.suppressed
+    if result.baseline is not None:
+        out["baseline"] = result.baseline.to_dict()
+    return out
 
 
 def render_json(result: LintResult) -> str:

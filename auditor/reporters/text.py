@@ -1,27 +1,64 @@
-"""Plain, grouped text for people: per artifact, per rule, the first tokens of each rule."""
+"""Plain, grouped text for people: per artifact, per rule, the first tokens of each rule.
+
+A rule that fires on many tokens is aggregated: its first `max_per_rule` tokens, then
+a count. Tokens are always escaped (a report never corrupts a terminal). Colour is
+ANSI styling only, off unless the CLI asks for it (NO_COLOR, FORCE_COLOR, --color).
+"""
 
 from __future__ import annotations
 
 from itertools import groupby
+from typing import Any
 
 from auditor.engine import LintResult
 
 _PAPER = (("single_byte", "single-byte"), ("special", "special"), ("unreachable", "unreachable"),
           ("partial_utf8", "partial UTF-8"))
+_STYLE = {"error": "1;31", "warning": "1;33", "info": "1;36", "path": "1", "dim": "2", "ok": "32"}
 
 
-def render_text(result: LintResult, *, fail_on: str = "error", max_per_rule: int = 10) -> str:
+def _painter(color: bool):
+    def paint(text: str, style: str) -> str:
+        return f"\x1b[{_STYLE[style]}m{text}\x1b[0m" if color else text
+
+    return paint
+
+
+def _section_summary(value: Any) -> str:
+    """One line for a report section: its scalar fields (the JSON report has everything)."""
+    from auditor.escape import escape_text
+
+    if not isinstance(value, dict):
+        return "(see --format json)"
+    parts = []
+    for key, v in value.items():
+        if isinstance(v, bool) or v is None:
+            parts.append(f"{key} {str(v).lower() if v is not None else 'none'}")
+        elif isinstance(v, (int, float)):
+            parts.append(f"{key} {v:g}" if isinstance(v, float) else f"{key} {v}")
+        elif isinstance(v, str):
+            parts.append(f"{key} {escape_text(v)[:60]}")
+    more = len(value) - len(parts)
+    if more:
+        parts.append(f"+{more} more in --format json")
+    return " · ".join(parts) or "(see --format json)"
+
+
+def render_text(result: LintResult, *, fail_on: str = "error", max_per_rule: int = 10, color: bool = False) -> str:
+    paint = _painter(color)
     lines: list[str] = []
     by_artifact = {a: list(g) for a, g in groupby(result.findings, key=lambda f: f.artifact)}
     for art in result.artifacts:
         d = art.description
-        lines.append(f"{d['path']}  ({d['format']}, {d['vocab_size']} ids, {d['implementation']})")
+        lines.append(f"{paint(d['path'], 'path')}  ({d['format']}, {d['vocab_size']} ids, {d['implementation']})")
         if art.paper_counts is not None:
             counts = " · ".join(f"{label} {art.paper_counts[key]}" for key, label in _PAPER)
             lines.append(f"  paper counts: {counts}")
         if art.categories is not None:
             cats = " · ".join(f"{k} {v}" for k, v in art.categories.items() if v)
             lines.append(f"  categories:   {cats or 'none'}")
+        for name, section in sorted(art.sections.items()):
+            lines.append(f"  {name}: {_section_summary(section)}")
         for note in art.notes:
             lines.append(f"  note: {note}")
         findings = by_artifact.get(d["path"], [])
@@ -29,20 +66,36 @@ def render_text(result: LintResult, *, fail_on: str = "error", max_per_rule: int
             items = list(group)
             first = items[0]
             what = "finding" if len(items) == 1 else "findings"
-            lines.append(f"  {code} {first.name} [{first.severity.value}] {len(items)} {what}")
-            for f in items[:max_per_rule]:
+            sev = first.severity.value
+            known = sum(1 for f in items if f.baselined)
+            tail = f" ({known} in baseline)" if known else ""
+            lines.append(f"  {code} {first.name} [{paint(sev, sev)}] {len(items)} {what}{tail}")
+            # new findings first: they are the ones that fail
+            shown_items = sorted(items, key=lambda f: bool(f.baselined)) if known else items
+            for f in shown_items[:max_per_rule]:
+                mark = paint("  (baselined)", "dim") if f.baselined else ""
                 if f.token_id is None:
-                    lines.append(f"    {f.message}")
+                    lines.append(f"    {f.message}{mark}")
                 else:
                     shown = (f.token or "").replace('"', '\\"')
-                    lines.append(f'    {f.token_id:>7} "{shown}"  {f.message}')
+                    lines.append(f'    {f.token_id:>7} "{shown}"  {f.message}{mark}')
             if len(items) > max_per_rule:
                 lines.append(f"    ... and {len(items) - max_per_rule} more (--format json lists all)")
         if not findings:
-            lines.append("  no findings")
+            lines.append(f"  {paint('no findings', 'ok')}")
         lines.append("")
     for code, why in sorted(result.rules_skipped.items()):
         lines.append(f"skipped {code}: {why}")
+    if result.suppressed:
+        lines.append(f"{result.suppressed} finding(s) suppressed by configuration (allowlist, per-path-ignores)")
+    if result.baseline is not None:
+        b = result.baseline
+        lines.append(f"baseline {b.path}: {b.new} new, {b.baselined} baselined, {len(b.stale)} stale entr"
+                     f"{'y' if len(b.stale) == 1 else 'ies'}")
+        for e in b.stale[:max_per_rule]:
+            lines.append(f"  stale: {e['artifact']} {e['code']} {e.get('token_or_message', '')!s}")
+        if len(b.stale) > max_per_rule:
+            lines.append(f"  ... and {len(b.stale) - max_per_rule} more stale entries")
     counts = result.severity_counts()
     lines.append(
         f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info "

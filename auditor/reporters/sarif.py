@@ -1,0 +1,147 @@
+"""SARIF 2.1.0 for code scanning (GitHub), from the same findings as every report.
+
+What GitHub requires and uses: per rule an id, name, short and full description, help
+(the rule's documentation, text and Markdown) and a default level; per result a rule
+id, a level, a message, a location relative to the repository (with a region), and
+`partialFingerprints` so an alert is tracked across runs. A rule that fires on more
+than AGGREGATE_OVER tokens of one artifact gives one result listing the tokens in its
+properties. Fingerprints are made of rule + artifact + token bytes, never ids or run
+facts, so they are stable across runs; the output holds no time or absolute path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+from urllib.parse import quote
+
+from auditor import __version__
+from auditor.engine import LintResult
+from auditor.findings import Finding
+from auditor.reporters import AGGREGATE_OVER, rule_groups
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/tokaudit/"
+FINGERPRINT_KEY = "tokaudit/v1"
+_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def _section(doc: str, title: str) -> str:
+    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", doc, flags=re.M | re.S)
+    return " ".join(m.group(1).split()) if m else ""
+
+
+def _rule_descriptor(cls: Any) -> dict[str, Any]:
+    doc = cls.doc()
+    return {
+        "id": cls.code,
+        "name": cls.name,
+        "shortDescription": {"text": cls.summary()},
+        "fullDescription": {"text": _section(doc, "What it does") or cls.summary()},
+        "help": {"text": doc, "markdown": f"**{cls.code} {cls.name}**\n\n{doc}"},
+        "defaultConfiguration": {"level": _LEVEL[cls.severity.value]},
+        "properties": {"tags": ["tokenizer", cls.code[0]], "requires": sorted(cls.requires)},
+    }
+
+
+def _location(artifact: str) -> dict[str, Any]:
+    if artifact.startswith("/"):
+        loc = {"uri": "file://" + quote(artifact)}
+    else:
+        loc = {"uri": quote(artifact), "uriBaseId": "%SRCROOT%"}
+    return {"physicalLocation": {"artifactLocation": loc, "region": {"startLine": 1}}}
+
+
+def _aggregate_fingerprint(code: str, artifact: str) -> str:
+    return hashlib.sha256(f"{code}\0{artifact}\0aggregate".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _baseline_state(findings: list[Finding]) -> str | None:
+    if findings[0].baselined is None:
+        return None
+    return "unchanged" if all(f.baselined for f in findings) else "new"
+
+
+def _results(result: LintResult, index: dict[str, int]) -> list[dict[str, Any]]:
+    from auditor.baseline import fingerprint
+
+    out = []
+    for artifact, code, items in rule_groups(result):
+        first = items[0]
+        base = {"ruleId": code, "ruleIndex": index[code], "level": _LEVEL[first.severity.value]}
+        if len(items) > AGGREGATE_OVER:
+            with_tokens = [f for f in items if f.token_id is not None]
+            shown = ", ".join(f'"{f.token}" (id {f.token_id})' for f in with_tokens[:5])
+            text = f"{first.name}: {len(items)} findings in this tokenizer"
+            text += f", e.g. {shown}" if shown else ""
+            res = {
+                **base,
+                "message": {"text": text + ". The full list is in this result's properties."},
+                "locations": [_location(artifact)],
+                "partialFingerprints": {FINGERPRINT_KEY: _aggregate_fingerprint(code, artifact)},
+                "properties": {
+                    "aggregated": True,
+                    "count": len(items),
+                    "token_ids": [f.token_id for f in with_tokens],
+                    "tokens": [f.token for f in with_tokens],
+                    "messages": [f.message for f in items if f.token_id is None],
+                },
+            }
+            state = _baseline_state(items)
+        else:
+            for f in items:
+                text = f'"{f.token}" (id {f.token_id}): {f.message}' if f.token_id is not None else f.message
+                res = {
+                    **base,
+                    "message": {"text": text},
+                    "locations": [_location(artifact)],
+                    "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f, artifact)},
+                    "properties": {"token_id": f.token_id, "token": f.token, "details": dict(f.details)},
+                }
+                if f.baselined is not None:
+                    res["baselineState"] = "unchanged" if f.baselined else "new"
+                out.append(res)
+            continue
+        if state is not None:
+            res["baselineState"] = state
+        out.append(res)
+    return out
+
+
+def sarif_dict(result: LintResult) -> dict[str, Any]:
+    from auditor.registry import all_rules
+
+    codes = sorted(set(result.rules_run) | {f.code for f in result.findings})
+    by_code = {c.code: c for c in all_rules()}
+    classes = [by_code[c] for c in codes if c in by_code]
+    index = {c.code: i for i, c in enumerate(classes)}
+    properties: dict[str, Any] = {
+        "rules_skipped": dict(sorted(result.rules_skipped.items())),
+        "artifacts": [a.description for a in result.artifacts],
+    }
+    if result.suppressed:
+        properties["suppressed"] = result.suppressed
+    if result.baseline is not None:
+        properties["baseline"] = result.baseline.to_dict()
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "tokaudit",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": [_rule_descriptor(c) for c in classes],
+            }
+        },
+        "invocations": [{"executionSuccessful": True}],
+        "columnKind": "unicodeCodePoints",
+        "results": _results(result, index),
+        "properties": properties,
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def render_sarif(result: LintResult) -> str:
+    return json.dumps(sarif_dict(result), indent=2, ensure_ascii=False) + "\n"
