@@ -37,6 +37,7 @@ def lint_paths(
         import dataclasses
 
         inputs = dataclasses.replace(inputs, cache=cache)
+    paths = artifact_paths(paths)
     groups: dict[Any, tuple[FileConfig, list[str | os.PathLike[str]]]] = {}
     for p in paths:
         cfg = config_for(p)
@@ -58,6 +59,25 @@ def lint_paths(
     if unknown and warn is not None:
         warn(f"unknown rule selector(s): {', '.join(unknown)}")
     return merge(results, [artifact_name(p) for p in paths])
+
+
+# Slow-tokenizer files that only make sense together: linted as their folder (pre-commit
+# passes them one by one).
+_FOLDER_PARTS = ("vocab.json", "merges.txt")
+
+
+def artifact_paths(paths: Sequence[str | os.PathLike[str]]) -> list[str | os.PathLike[str]]:
+    """The paths to lint: vocab.json / merges.txt become their folder, duplicates go."""
+    out: list[str | os.PathLike[str]] = []
+    seen: set[str] = set()
+    for p in paths:
+        name = os.path.basename(os.fspath(p))
+        q: str | os.PathLike[str] = (os.path.dirname(os.fspath(p)) or ".") if name in _FOLDER_PARTS else p
+        key = artifact_name(q)
+        if key not in seen:
+            seen.add(key)
+            out.append(q)
+    return out
 
 
 def merge(results: list[LintResult], order: list[str]) -> LintResult:
