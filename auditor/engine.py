@@ -95,7 +95,7 @@ def run_lint(
         artifact_key = None
         if cache is not None:
             try:
-                artifact_key = _artifact_key(path, load_options, runnable)
+                artifact_key = _artifact_key(path, load_options)
             except OSError:  # missing or unreadable: the loader says so, in its words
                 artifact_key = None
         outcome_key = None
@@ -165,28 +165,31 @@ def _lint_artifact(
 # --- the cache of whole outcomes ----------------------------------------------------
 
 
-def _artifact_key(path: str | os.PathLike[str], load_options: LoadOptions | None, rules: list[Rule]) -> str:
+def _artifact_key(path: str | os.PathLike[str], load_options: LoadOptions | None) -> str:
     """Content of the artifact + how it is loaded + the code and libraries that read it."""
     import dataclasses
-    import inspect
 
     from auditor.cache import Cache, artifact_hash, code_fingerprint, library_versions
 
-    rule_files = []
-    for rule in rules:
-        try:
-            rule_files.append(inspect.getsourcefile(type(rule)) or "")
-        except TypeError:
-            pass
     options = dataclasses.asdict(load_options) if load_options is not None else {}
-    return Cache.key(
-        "artifact", artifact_hash(path), options, library_versions(), code_fingerprint(f for f in rule_files if f)
-    )
+    return Cache.key("artifact", artifact_hash(path), options, library_versions(), code_fingerprint())
 
 
 def _rules_signature(rules: list[Rule]) -> list[Any]:
+    """What the rules are: codes, classes, settings and the hash of their source files."""
+    import inspect
+
+    from auditor.cache import code_fingerprint
+
+    files = []
+    for rule in rules:
+        try:
+            files.append(inspect.getsourcefile(type(rule)) or "")
+        except TypeError:  # built-in or dynamically made: its class name and settings still count
+            pass
     return [
-        [r.code, type(r).__module__, type(r).__qualname__, r.severity.value, r.option_values] for r in rules
+        code_fingerprint(f for f in files if f),
+        [[r.code, type(r).__module__, type(r).__qualname__, r.severity.value, r.option_values] for r in rules],
     ]
 
 
