@@ -60,12 +60,13 @@ def hook_env(tmp_path_factory):
     home = tmp_path_factory.mktemp("pre_commit_home")
     env = dict(os.environ, PRE_COMMIT_HOME=str(home), PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.pop("TOKAUDIT_CACHE_DIR", None)  # the hook uses its default, inside the repository
+    env.pop("PYTHONPATH", None)  # the hook must run the package pre-commit installed, not this checkout
     return env
 
 
 def _repo(tmp_path: Path, spec: dict, extra: dict[str, str] | None = None) -> Path:
     repo = tmp_path / "repo"
-    repo.mkdir()
+    repo.mkdir(parents=True)
     _git(repo, "init", "-q")
     _git(repo, "config", "user.email", "t@example.com")
     _git(repo, "config", "user.name", "t")
