@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -98,12 +99,38 @@ def code_fingerprint(extra_files: Iterable[str | os.PathLike[str]] = ()) -> str:
     return _CODE_HASH[memo]
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that encode and decode: results depend on them."""
-    from importlib import metadata
+_LIBRARIES = ("tokenizers", "sentencepiece", "tiktoken", "gguf", "transformers", "numpy")
 
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that encode and decode: results depend on them.
+
+    Read from the `NAME-VERSION.dist-info` folder names on sys.path (one listing per
+    folder) rather than through importlib.metadata, which costs more than a cache hit
+    should; the metadata API is the fallback.
+    """
+    import re
+
+    found: dict[str, str] = {}
+    pattern = re.compile(r"^(" + "|".join(_LIBRARIES) + r")-([^-]+)\.dist-info$", re.I)
+    for entry in sys.path:
+        if len(found) == len(_LIBRARIES):
+            break
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            m = pattern.match(name)
+            if m and m.group(1).lower() not in found:
+                found[m.group(1).lower()] = m.group(2)
     out = {}
-    for name in ("tokenizers", "sentencepiece", "tiktoken", "gguf", "transformers", "numpy"):
+    for name in _LIBRARIES:
+        if name in found:
+            out[name] = found[name]
+            continue
+        from importlib import metadata
+
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -112,7 +139,9 @@ def library_versions() -> dict[str, str]:
 
 
 class Cache:
-    """A directory of entries `<kind>/<key>.npz`. A disabled cache misses and stores nothing."""
+    """A directory of entries `<kind>/<key>.npz`, or `<kind>/<key>.json` for entries
+    without arrays (loading those needs no numpy: a cache hit stays cheap). A disabled
+    cache misses and stores nothing."""
 
     def __init__(self, directory: str | os.PathLike[str] | None, enabled: bool = True) -> None:
         self.directory = Path(directory) if directory is not None else None
@@ -126,14 +155,40 @@ class Cache:
         blob = json.dumps([kind, __version__, FORMAT, list(parts)], sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:40]
 
-    def _path(self, kind: str, key: str) -> Path:
+    def _path(self, kind: str, key: str, suffix: str = ".npz") -> Path:
         assert self.directory is not None
-        return self.directory / kind / f"{key}.npz"
+        return self.directory / kind / f"{key}{suffix}"
+
+    def _check_meta(self, meta: Any, kind: str, key: str) -> None:
+        if not isinstance(meta, dict) or meta.get("key") != key or meta.get("kind") != kind:
+            raise ValueError("foreign entry")
+        if meta.get("version") != __version__ or meta.get("format") != FORMAT:
+            raise ValueError("other version or format")
+
+    def _drop(self, path: Path) -> None:
+        self.misses += 1
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
     def load(self, kind: str, key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(document, arrays) of a valid entry, or None (missing, corrupt or foreign)."""
         if not self.enabled:
             return None
+        json_path = self._path(kind, key, ".json")
+        if json_path.is_file():
+            try:
+                data = json.loads(json_path.read_text(encoding="utf-8"))
+                self._check_meta(data.get("meta") if isinstance(data, dict) else None, kind, key)
+                document = data["document"]
+                if not isinstance(document, dict):
+                    raise ValueError("not a document")
+            except Exception:  # noqa: BLE001 - anything wrong with an entry makes it a miss
+                self._drop(json_path)
+                return None
+            self.hits += 1
+            return document, {}
         path = self._path(kind, key)
         if not path.is_file():
             self.misses += 1
@@ -143,18 +198,11 @@ class Cache:
 
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(bytes(data["__meta__"]).decode("utf-8"))
-                if meta.get("key") != key or meta.get("kind") != kind or meta.get("version") != __version__:
-                    raise ValueError("foreign entry")
-                if meta.get("format") != FORMAT:
-                    raise ValueError("old format")
+                self._check_meta(meta, kind, key)
                 document = json.loads(bytes(data["__doc__"]).decode("utf-8"))
                 arrays = {name: data[name] for name in data.files if not name.startswith("__")}
         except Exception:  # noqa: BLE001 - anything wrong with an entry makes it a miss
-            self.misses += 1
-            try:
-                path.unlink()
-            except OSError:
-                pass
+            self._drop(path)
             return None
         self.hits += 1
         return document, arrays
@@ -163,10 +211,14 @@ class Cache:
         """Write an entry atomically; a cache that cannot be written is silently skipped."""
         if not self.enabled:
             return
+        meta = {"key": key, "kind": kind, "version": __version__, "format": FORMAT}
+        if not arrays:
+            text = json.dumps({"meta": meta, "document": document})  # ASCII: lone surrogates survive
+            self._write(self._path(kind, key, ".json"), text.encode("utf-8"))
+            return
         import numpy as np
 
         path = self._path(kind, key)
-        meta = {"key": key, "kind": kind, "version": __version__, "format": FORMAT}
         payload = {
             "__meta__": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
             "__doc__": np.frombuffer(json.dumps(document, ensure_ascii=False).encode(), dtype=np.uint8),
@@ -175,15 +227,19 @@ class Cache:
             if name.startswith("__"):
                 raise ValueError(f"array name {name!r} is reserved")
             payload[name] = np.asarray(value)
+        buffer = io.BytesIO()
+        np.savez(buffer, **payload)
+        self._write(path, buffer.getvalue())
+
+    def _write(self, path: Path, data: bytes) -> None:
+        """Temporary file + rename; a cache that cannot be written is silently skipped."""
         try:
             self._ensure_dir()
             path.parent.mkdir(parents=True, exist_ok=True)
-            buffer = io.BytesIO()
-            np.savez(buffer, **payload)
             fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(buffer.getvalue())
+                    fh.write(data)
                 os.replace(tmp, path)
             except BaseException:
                 try:

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from auditor.cache import Cache
 
@@ -21,18 +22,30 @@ def test_key_depends_on_every_part():
     assert Cache.key("a", {"x": 1, "y": 2}) == Cache.key("a", {"y": 2, "x": 1})
 
 
-def test_corrupt_and_foreign_entries_are_misses(tmp_path):
+@pytest.mark.parametrize("arrays", [None, {"a": np.arange(3)}], ids=["json-entry", "npz-entry"])
+def test_corrupt_and_foreign_entries_are_misses(tmp_path, arrays):
     cache = Cache(tmp_path)
+    suffix = ".npz" if arrays else ".json"
     key = Cache.key("k", 1)
-    cache.store("k", key, {"v": 1})
-    path = tmp_path / "k" / f"{key}.npz"
+    cache.store("k", key, {"v": 1}, arrays)
+    path = tmp_path / "k" / f"{key}{suffix}"
+    assert path.is_file()
     path.write_bytes(b"garbage")
     assert cache.load("k", key) is None
     assert not path.exists()  # deleted, to be rebuilt
     other = Cache.key("k", 2)
-    cache.store("k", other, {"v": 2})
-    (tmp_path / "k" / f"{other}.npz").rename(path)  # an entry stored under another key
+    cache.store("k", other, {"v": 2}, arrays)
+    (tmp_path / "k" / f"{other}{suffix}").rename(path)  # an entry stored under another key
     assert cache.load("k", key) is None
+
+
+def test_document_only_entries_need_no_numpy_and_keep_any_text(tmp_path):
+    cache = Cache(tmp_path)
+    key = Cache.key("k", "doc")
+    doc = {"text": "\ud800 lone surrogate, «x», \n", "n": [1, 2]}
+    cache.store("k", key, doc)
+    assert (tmp_path / "k" / f"{key}.json").is_file()
+    assert cache.load("k", key) == (doc, {})
 
 
 def test_disabled_cache_stores_nothing(tmp_path):
