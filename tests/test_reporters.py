@@ -216,3 +216,22 @@ def test_cli_writes_every_format(fmt, tmp_path):
     res = runner.invoke(app, ["lint", str(DEMO), "--format", fmt])
     assert res.exit_code == 1, res.output
     assert res.stdout.endswith("\n") and len(res.stdout) > 100
+
+
+def test_text_breaks_a_large_rule_down_by_cause():
+    findings = [
+        _finding("V101", "unreachable-token", Severity.ERROR, "unreachable", k, f"t{k}", f"t{k}".encode(),
+                 cause="merge-order" if k % 3 else "pre-tokenizer")
+        for k in range(30)
+    ]
+    art = synthetic_result(False).artifacts[0]
+    out = render(LintResult([art], findings, ["V101"], {}), "text")
+    assert "    ... and 20 more (--format json lists all)\n    by cause: merge-order 20 · pre-tokenizer 10\n" in out
+
+
+def test_vocab_json_and_merges_txt_are_linted_as_their_folder(tmp_path, monkeypatch):
+    from auditor.run import artifact_paths
+
+    monkeypatch.chdir(tmp_path)
+    assert artifact_paths(["gpt2/vocab.json", "gpt2/merges.txt", "other/tokenizer.json"]) == [
+        "gpt2", "other/tokenizer.json"]

@@ -44,6 +44,23 @@ def _section_summary(value: Any) -> str:
     return " · ".join(parts) or "(see --format json)"
 
 
+_BREAKDOWN_KEYS = ("cause", "reason", "kind", "category")
+
+
+def _breakdown(items: list[Any]) -> str | None:
+    """For a rule that fires on many tokens: counts by the first detail that tells them
+    apart (V101's cause, V106's reason...), largest first."""
+    from collections import Counter
+
+    for key in _BREAKDOWN_KEYS:
+        values = [f.details.get(key) for f in items]
+        if all(isinstance(v, str) for v in values) and len(set(values)) > 1:
+            counts = Counter(values)
+            shown = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            return f"{key}: " + " · ".join(f"{v} {n}" for v, n in shown)
+    return None
+
+
 def render_text(result: LintResult, *, fail_on: str = "error", max_per_rule: int = 10, color: bool = False) -> str:
     paint = _painter(color)
     lines: list[str] = []
@@ -81,6 +98,9 @@ def render_text(result: LintResult, *, fail_on: str = "error", max_per_rule: int
                     lines.append(f'    {f.token_id:>7} "{shown}"  {f.message}{mark}')
             if len(items) > max_per_rule:
                 lines.append(f"    ... and {len(items) - max_per_rule} more (--format json lists all)")
+                breakdown = _breakdown(items)
+                if breakdown:
+                    lines.append(f"    by {breakdown}")
         if not findings:
             lines.append(f"  {paint('no findings', 'ok')}")
         lines.append("")
