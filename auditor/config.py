@@ -127,15 +127,20 @@ def find_config(start: str | os.PathLike[str]) -> Path | None:
     return None
 
 
-_MEMO: dict[Path | None, FileConfig] = {}
+_MEMO: dict[tuple[Path, int, int], FileConfig] = {}
 
 
 def config_for(start: str | os.PathLike[str]) -> FileConfig:
-    """The validated configuration that applies at `start` (an empty one when none)."""
+    """The validated configuration that applies at `start` (an empty one when none).
+    Parsed once per file version (path, size, mtime): many artifacts share one file."""
     path = find_config(start)
-    if path not in _MEMO or path is None:
-        _MEMO[path] = load_config(path) if path is not None else FileConfig()
-    return _MEMO[path]
+    if path is None:
+        return FileConfig()
+    st = path.stat()
+    memo = (path, st.st_size, st.st_mtime_ns)
+    if memo not in _MEMO:
+        _MEMO[memo] = load_config(path)
+    return _MEMO[memo]
 
 
 def clear_memo() -> None:

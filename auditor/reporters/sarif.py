@@ -70,7 +70,10 @@ def _results(result: LintResult, index: dict[str, int]) -> list[dict[str, Any]]:
     out = []
     for artifact, code, items in rule_groups(result):
         first = items[0]
-        base = {"ruleId": code, "ruleIndex": index[code], "level": _LEVEL[first.severity.value]}
+        base: dict[str, Any] = {"ruleId": code}
+        if code in index:
+            base["ruleIndex"] = index[code]
+        base["level"] = _LEVEL[first.severity.value]
         if len(items) > AGGREGATE_OVER:
             with_tokens = [f for f in items if f.token_id is not None]
             shown = ", ".join(f'"{f.token}" (id {f.token_id})' for f in with_tokens[:5])
