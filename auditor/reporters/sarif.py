@@ -23,7 +23,6 @@ from auditor.findings import Finding
 from auditor.reporters import AGGREGATE_OVER, rule_groups
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/tokaudit/"
 FINGERPRINT_KEY = "tokaudit/v1"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
@@ -134,7 +133,6 @@ def sarif_dict(result: LintResult) -> dict[str, Any]:
                 "name": "tokaudit",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
                 "rules": [_rule_descriptor(c) for c in classes],
             }
         },
