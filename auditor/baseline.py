@@ -123,13 +123,17 @@ def apply_baseline(result: Any, path: str | os.PathLike[str]) -> None:
         if known:
             used[fp] += 1
         marked.append(dataclasses.replace(f, baselined=known))
-    linted = {artifact_id(a.description["path"], base) for a in result.artifacts}
-    ran = set(result.rules_run)
+    # an entry can only be stale when its artifact was linted with its rule
+    checked = {
+        (artifact_id(a.description["path"], base), code)
+        for a in result.artifacts
+        for code in (a.rules_run or result.rules_run)
+    }
     stale = []
     for e in entries:
         left = int(e.get("count", 1)) - used[e["fingerprint"]]
         used[e["fingerprint"]] = max(0, used[e["fingerprint"]] - int(e.get("count", 1)))
-        if left > 0 and e["artifact"] in linted and e["code"] in ran:
+        if left > 0 and (e["artifact"], e["code"]) in checked:
             stale.append({k: e[k] for k in ("artifact", "code", "fingerprint", "token_or_message") if k in e}
                          | {"count": left})
     result.findings = marked

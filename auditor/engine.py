@@ -30,6 +30,8 @@ class ArtifactResult:
     notes: list[str] = field(default_factory=list)
     # Per-analysis report sections (corpus statistics, model summary...), by analysis name.
     sections: dict[str, Any] = field(default_factory=dict)
+    # The rules that ran on this artifact (its configuration may differ from another's).
+    rules_run: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -106,10 +108,12 @@ def run_lint(
             cached = _load_outcome(cache, outcome_key, name)
             if cached is not None:
                 say(f"{name}: unchanged (cached)")
+                cached[0].rules_run = [r.code for r in runnable]
                 artifacts.append(cached[0])
                 findings.extend(cached[1])
                 continue
         result, found = _lint_artifact(path, name, runnable, load_options, inputs, say, artifact_key)
+        result.rules_run = [r.code for r in runnable]
         if outcome_key is not None:
             _store_outcome(cache, outcome_key, result, found)
         artifacts.append(result)

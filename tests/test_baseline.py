@@ -115,3 +115,10 @@ def test_duplicate_fingerprints_are_counted(tmp_path, monkeypatch):
     apply_baseline(result, tmp_path / "b.json")
     assert [x.baselined for x in result.findings] == [True, False]
     assert result.baseline.new == 1
+
+
+def test_entries_of_rules_not_run_are_not_stale(tok, tmp_path):
+    base = tmp_path / "baseline.json"
+    runner.invoke(app, ["lint", str(tok), "--write-baseline", str(base)])
+    res = runner.invoke(app, ["lint", str(tok), "--baseline", str(base), "--select", "V105", "--format", "json"])
+    assert json.loads(res.stdout)["baseline"]["stale"] == []

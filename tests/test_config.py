@@ -176,3 +176,18 @@ def test_load_config_direct(tmp_path):
     with pytest.raises(UserError):
         p.write_text("baseline = 3\n", encoding="utf-8")
         load_config(p)
+
+
+def test_junit_lists_the_rules_each_artifact_ran(project):
+    import xml.etree.ElementTree as ET
+
+    root, tok = project
+    other = root / "other" / "tokenizer.json"
+    other.parent.mkdir()
+    other.write_bytes(tok.read_bytes())
+    _write(root / "models" / "tokaudit.toml", "select = ['V103']\n")
+    res = runner.invoke(app, ["lint", str(other), str(tok), "--format", "junit"])
+    suites = {s.get("name"): s for s in ET.fromstring(res.stdout).findall("testsuite")}
+    assert [c.get("name") for c in suites["models/tok/tokenizer.json"].findall("testcase")] == [
+        "V103 duplicate-token-bytes"]
+    assert len(suites["other/tokenizer.json"].findall("testcase")) == 7

@@ -42,7 +42,7 @@ def render_junit(result: LintResult, *, fail_on: str = "error") -> str:
         mine = [f for f in result.findings if f.artifact == path]
         cases = []
         failures = 0
-        for code in result.rules_run:
+        for code in art.rules_run or result.rules_run:
             cls = find_rule(code)
             name = f"{code} {cls.name}" if cls is not None else code
             items = [f for f in mine if f.code == code]
