@@ -2,7 +2,8 @@
 
 What GitHub requires and uses: per rule an id, name, short and full description, help
 (the rule's documentation, text and Markdown) and a default level; per result a rule
-id, a level, a message, a location relative to the repository (with a region), and
+id, a level, a message, a location relative to the repository with a region (the
+token's line when the artifact lists one token per line, else line 1), and
 `partialFingerprints` so an alert is tracked across runs. A rule that fires on more
 than AGGREGATE_OVER tokens of one artifact gives one result listing the tokens in its
 properties. Fingerprints are made of rule + artifact + token bytes, never ids or run
@@ -45,12 +46,28 @@ def _rule_descriptor(cls: Any) -> dict[str, Any]:
     }
 
 
-def _location(artifact: str) -> dict[str, Any]:
+def _location(artifact: str, line: int = 1) -> dict[str, Any]:
     if artifact.startswith("/"):
         loc = {"uri": "file://" + quote(artifact)}
     else:
         loc = {"uri": quote(artifact), "uriBaseId": "%SRCROOT%"}
-    return {"physicalLocation": {"artifactLocation": loc, "region": {"startLine": 1}}}
+    return {"physicalLocation": {"artifactLocation": loc, "region": {"startLine": line}}}
+
+
+class _Lines:
+    """Token lines per artifact, read once (only when a SARIF report is made)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, dict[int, int]] = {}
+
+    def __call__(self, artifact: str, token_id: int | None) -> int:
+        from auditor.reporters.locate import token_lines
+
+        if token_id is None:
+            return 1
+        if artifact not in self._memo:
+            self._memo[artifact] = token_lines(artifact)
+        return self._memo[artifact].get(token_id, 1)
 
 
 def _aggregate_fingerprint(code: str, artifact: str) -> str:
@@ -67,6 +84,7 @@ def _results(result: LintResult, index: dict[str, int]) -> list[dict[str, Any]]:
     from auditor.baseline import fingerprint
 
     out = []
+    line_of = _Lines()
     for artifact, code, items in rule_groups(result):
         first = items[0]
         base: dict[str, Any] = {"ruleId": code}
@@ -81,7 +99,7 @@ def _results(result: LintResult, index: dict[str, int]) -> list[dict[str, Any]]:
             res = {
                 **base,
                 "message": {"text": text + ". The full list is in this result's properties."},
-                "locations": [_location(artifact)],
+                "locations": [_location(artifact, line_of(artifact, with_tokens[0].token_id if with_tokens else None))],
                 "partialFingerprints": {FINGERPRINT_KEY: _aggregate_fingerprint(code, artifact)},
                 "properties": {
                     "aggregated": True,
@@ -98,7 +116,7 @@ def _results(result: LintResult, index: dict[str, int]) -> list[dict[str, Any]]:
                 res = {
                     **base,
                     "message": {"text": text},
-                    "locations": [_location(artifact)],
+                    "locations": [_location(artifact, line_of(artifact, f.token_id))],
                     "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f, artifact)},
                     "properties": {"token_id": f.token_id, "token": f.token, "details": dict(f.details)},
                 }
