@@ -322,6 +322,8 @@ def suppressed(config: FileConfig, finding: Finding) -> bool:
 
 def effective(start: str | os.PathLike[str], cli: CliSettings, run: FileConfig, fail_on: str | None) -> dict[str, Any]:
     """The effective configuration at `start`, as plain data (for `tokaudit config`)."""
+    from auditor.cache import default_cache_dir
+
     config = config_for(start)
     settings = rule_settings(config, cli)
     return {
@@ -329,7 +331,7 @@ def effective(start: str | os.PathLike[str], cli: CliSettings, run: FileConfig, 
         "run-config-file": str(run.path) if run.path else None,
         "fail-on": fail_on or run.fail_on or "error",
         "baseline": str(run.baseline) if run.baseline else None,
-        "cache-dir": str(run.cache_dir) if run.cache_dir else None,
+        "cache-dir": str(run.cache_dir or default_cache_dir()),
         "select": [r.code for r in settings.rules],
         "unknown-selectors": list(settings.unknown),
         "severity": {r.code: r.severity.value for r in settings.rules},
