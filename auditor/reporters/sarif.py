@@ -8,6 +8,8 @@ token's line when the artifact lists one token per line, else line 1), and
 than AGGREGATE_OVER tokens of one artifact gives one result listing the tokens in its
 properties. Fingerprints are made of rule + artifact + token bytes, never ids or run
 facts, so they are stable across runs; the output holds no time or absolute path.
+With a baseline, each result carries `baselineState` (new / unchanged) and baselined
+ones an external `suppressions` entry, so code scanning does not raise them as new.
 """
 
 from __future__ import annotations
@@ -80,6 +82,13 @@ def _baseline_state(findings: list[Finding]) -> str | None:
     return "unchanged" if all(f.baselined for f in findings) else "new"
 
 
+def _suppression(result: LintResult) -> list[dict[str, Any]]:
+    """A baselined result is suppressed externally (by the baseline file), so code
+    scanning does not raise it as a new alert."""
+    path = result.baseline.path if result.baseline is not None else "the baseline"
+    return [{"kind": "external", "status": "accepted", "justification": f"recorded in {path}"}]
+
+
 def _results(result: LintResult, index: dict[str, int]) -> list[dict[str, Any]]:
     from auditor.baseline import fingerprint
 
@@ -122,10 +131,15 @@ def _results(result: LintResult, index: dict[str, int]) -> list[dict[str, Any]]:
                 }
                 if f.baselined is not None:
                     res["baselineState"] = "unchanged" if f.baselined else "new"
+                if f.baselined:
+                    res["suppressions"] = _suppression(result)
                 out.append(res)
             continue
         if state is not None:
             res["baselineState"] = state
+            res["properties"]["baselined"] = sum(1 for f in items if f.baselined)
+            if state == "unchanged":
+                res["suppressions"] = _suppression(result)
         out.append(res)
     return out
 
