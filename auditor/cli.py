@@ -154,6 +154,9 @@ def lint(
     rule_option: Annotated[
         Optional[list[str]], typer.Option("--rule-option", metavar="RULE.OPTION=VALUE", help="Rule option as RULE.OPTION=VALUE (repeatable).")
     ] = None,
+    lock: Annotated[
+        Optional[Path], typer.Option("--lock", metavar="FILE", help="Behaviour lock to check (default: tokaudit.lock beside each artifact).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
@@ -179,7 +182,10 @@ def lint(
             preset=preset, pattern=pattern, specials=dict(parse_special(s) for s in special or [])
         )
         with _progress(_progress_wanted(quiet, no_progress)) as say:
-            result = run_lint(paths, rules, load_options=load_options, progress=say)
+            from auditor.inputs import RunInputs
+
+            inputs = RunInputs(lock=None if lock is None else str(lock))
+            result = run_lint(paths, rules, load_options=load_options, inputs=inputs, progress=say)
         report = render(result, output_format.value, fail_on=fail_on.value)
         if output is not None:
             try:
@@ -249,6 +255,52 @@ def explain(rule: Annotated[str, typer.Argument(help="Rule code (V101) or name (
             typer.echo("Option defaults:")
             for opt in cls.options:
                 typer.echo(f"  {opt.name} = {json.dumps(opt.default)}  ({opt.help})")
+
+
+@app.command("lock")
+def lock_cmd(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Tokenizer files or folders to lock.")],
+    lock: Annotated[
+        Optional[Path], typer.Option("--lock", metavar="FILE", help="Lock file to write (default: tokaudit.lock beside each artifact).")
+    ] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", metavar="NAME", help="tiktoken preset (see lint).")] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing.")] = False,
+) -> None:
+    """Record how the tokenizers encode the probe strings; `lint` (rule P111) then reports any change."""
+    with _guard():
+        from auditor.preprocessing_cli import write_locks
+
+        for line in write_locks(paths, lock, preset):
+            if not quiet:
+                typer.echo(line)
+
+
+@app.command("diff")
+def diff_cmd(
+    a: Annotated[Path, typer.Argument(metavar="A", help="The reference tokenizer (file or folder).")],
+    b: Annotated[Path, typer.Argument(metavar="B", help="The tokenizer to compare with A.")],
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.text,
+    output: Annotated[
+        Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Compare two tokenizers: vocabulary (added/removed/changed ids) and tokenization of the probe strings.
+    Exit code 0 when they are identical, 1 when they differ."""
+    with _guard():
+        from auditor.preprocessing_cli import run_diff
+
+        report, identical = run_diff(a, b, output_format.value)
+        if output is not None:
+            from auditor.reporters import write_atomic
+
+            try:
+                write_atomic(output, report)
+            except OSError as exc:
+                raise UserError(f"{output}: cannot write the report ({exc.strerror})") from None
+        else:
+            sys.stdout.write(report)
+            sys.stdout.flush()
+    raise typer.Exit(0 if identical else 1)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
+from auditor.equivalence import Implementation
 from auditor.escape import escape_text
 from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe
@@ -63,9 +64,10 @@ class LockMismatch(Rule):
             return
         view = ctx.view
 
+        text_of = Implementation.of_view(view).token_text
+
         def pieces(ids: tuple[int, ...]) -> str:
-            shown = [escape_text(view.decode([i])) if 0 <= i < view.vocab_size else f"<id {i}>" for i in ids[:12]]
-            return " + ".join(f'"{s}"' for s in shown) + (" + ..." if len(ids) > 12 else "")
+            return " + ".join(f'"{text_of(i)}"' for i in ids) or "(end)"
 
         parts = []
         if result.changed_probes:
@@ -77,8 +79,10 @@ class LockMismatch(Rule):
             parts.append("the configuration changed")
         examples = []
         for change in result.changed_probes[: ctx.options["max-examples"]]:
+            k = next((i for i, (x, y) in enumerate(zip(change.locked, change.now)) if x != y), min(len(change.locked), len(change.now)))
             examples.append(
-                f'{change.name} "{escape_text(change.text[:40])}": locked ids {list(change.locked[:12])}, now {list(change.now[:12])} = {pieces(change.now)}'
+                f'{change.name} "{escape_text(change.text[:40])}" from token {k}: locked ids {list(change.locked[k : k + 6])},'
+                f" now {list(change.now[k : k + 6])} = {pieces(change.now[k : k + 6])}"
             )
         message = f"does not match {result.lock_path}: " + ", ".join(parts)
         if examples:
