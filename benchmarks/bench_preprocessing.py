@@ -1,0 +1,213 @@
+"""Benchmark for issue 4: what the preprocessing rules cost, and implementation equivalence speed.
+
+    python benchmarks/bench_preprocessing.py [--size 256000] [--runs 3] [--docs 10000]
+
+1. `tokaudit lint` of the synthetic 256k byte-level BPE (benchmarks/synth_vocab.py), in a
+   fresh interpreter each run: baseline `--select V` (the vocabulary rules) against
+   `--select V,P` (plus every preprocessing rule), then the same with a `tokaudit.lock`
+   beside the file (P111 hashes the vocabulary), then with an NFKC normaliser added to the
+   tokenizer (P102 runs the normaliser over all 256k entries: the worst case). The
+   difference of the best runs is what the P rules add; the budget is 1 s.
+2. Implementation equivalence on a deterministic 10k-document sample: the real GPT-2
+   rank file (tiktoken) against a tokenizer.json built from the same ranks (tokenizers).
+   Baseline: each implementation's own batch encoding of the sample, alone, in this run;
+   then `auditor.equivalence.compare` of both. The ratio is the comparison's speed over
+   the slower implementation's; the target is at least 0.5.
+
+Prints the figures; it is a benchmark, not a test (exit code 0 unless it crashes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO))
+
+from synth_vocab import build_spec  # noqa: E402
+
+GPT2_RANKS = Path(os.environ.get("TOKAUDIT_REAL_MATERIAL", REPO / ".real_material")) / "tiktoken" / "r50k_base.tiktoken"
+
+
+def lint_seconds(path: Path, select: str, runs: int) -> float:
+    """Best wall-clock of `python -m auditor lint` in a fresh interpreter."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "auditor", "lint", str(path), "--select", select, "--format", "json",
+             "-o", os.devnull, "--no-progress", "-q"],
+            env=env, capture_output=True, text=True,
+        )
+        elapsed = time.perf_counter() - t0
+        if proc.returncode not in (0, 1):
+            raise RuntimeError(f"lint failed ({proc.returncode}): {proc.stderr.strip()}")
+        best = min(best, elapsed)
+    return best
+
+
+def part_lint(size: int, runs: int) -> None:
+    print(f"== 1. lint of a {size}-id byte-level BPE: what the P rules add (best of {runs}, fresh process each)")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        spec = build_spec(size, 1234)
+        path = folder / "tokenizer.json"
+        path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+        base = lint_seconds(path, "V", runs)
+        with_p = lint_seconds(path, "V,P", runs)
+        print(f"  baseline --select V        {base:7.2f} s")
+        print(f"  --select V,P               {with_p:7.2f} s   P rules add {with_p - base:+.2f} s (budget 1 s)")
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        subprocess.run([sys.executable, "-m", "auditor", "lock", str(path), "-q"], env=env, check=True)
+        with_lock = lint_seconds(path, "V,P", runs)
+        print(f"  --select V,P with a lock   {with_lock:7.2f} s   P rules add {with_lock - base:+.2f} s")
+        (folder / "tokaudit.lock").unlink()
+        spec["normalizer"] = {"type": "NFKC"}
+        path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+        base_n = lint_seconds(path, "V", runs)
+        with_n = lint_seconds(path, "V,P", runs)
+        print(f"  NFKC normaliser: V {base_n:.2f} s, V,P {with_n:.2f} s   P rules add {with_n - base_n:+.2f} s")
+
+
+def sample_documents(n: int, seed: int = 1234) -> list[str]:
+    """Deterministic mixed documents: prose, numbers, code with indentation and CRLF, Unicode."""
+    rng = random.Random(seed)
+    words = ("the of and to in is was for on that with as by at from this have are be it not or an "
+             "tokenizer model training data corpus language text encode decode merge vocabulary byte "
+             "caf\u00e9 na\u00efve \u00fcber Stra\u00dfe \u65e5\u672c\u8a9e \u043f\u0440\u0438\u0432\u0435\u0442 "
+             "\u0645\u0631\u062d\u0628\u0627 \U0001f44d").split()
+    docs = []
+    for k in range(n):
+        kind = k % 4
+        if kind == 3:
+            body = "\r\n".join(
+                "    " * rng.randint(0, 3) + f"x{rng.randint(0, 99)} = f({rng.randint(0, 9999)}, '{rng.choice(words)}')"
+                for _ in range(rng.randint(3, 12))
+            )
+        else:
+            sentences = []
+            for _ in range(rng.randint(2, 8)):
+                ws = [rng.choice(words) for _ in range(rng.randint(5, 20))]
+                if rng.random() < 0.3:
+                    ws.insert(rng.randrange(len(ws)), f"{rng.randint(0, 10**rng.randint(1, 7))}")
+                sentences.append(" ".join(ws).capitalize() + rng.choice([".", "!", "?", ","]))
+            body = " ".join(sentences) + ("\n\n" if kind == 1 else "")
+        docs.append(body)
+    return docs
+
+
+def _rank_bpe(data: bytes, ranks: dict[bytes, int], below: int) -> list[bytes]:
+    """tiktoken's BPE on `data` using only ranks below `below`: the parts it ends with."""
+    parts = [data[i : i + 1] for i in range(len(data))]
+    while len(parts) > 1:
+        best = None
+        for i in range(len(parts) - 1):
+            r = ranks.get(parts[i] + parts[i + 1])
+            if r is not None and r < below and (best is None or r < best[0]):
+                best = (r, i)
+        if best is None:
+            break
+        i = best[1]
+        parts[i : i + 2] = [parts[i] + parts[i + 1]]
+    return parts
+
+
+def gpt2_tokenizer_json(folder: Path) -> Path:
+    """tokenizer.json for the GPT-2 ranks: same vocabulary, merges, regex and special token.
+
+    Each token's merge is the last step of tiktoken's own BPE on its bytes (ranks below
+    its rank), so the merges reproduce the rank file exactly."""
+    from auditor.loaders import load_tokenizer
+    from auditor.loaders.bytelevel import bytes_to_piece
+    from auditor.loaders.tiktoken_file import PRESETS, parse_ranks
+
+    view = load_tokenizer(GPT2_RANKS)
+    ranks = parse_ranks(GPT2_RANKS, GPT2_RANKS.read_bytes())
+    merges = []
+    for tb, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
+        if len(tb) > 1:
+            parts = _rank_bpe(tb, ranks, rank)
+            if len(parts) == 2:
+                merges.append([bytes_to_piece(parts[0]), bytes_to_piece(parts[1])])
+    vocab = {p: i for i, p in enumerate(view.pieces) if p is not None and i != 50256}
+    spec = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": 50256, "content": "<|endoftext|>", "single_word": False, "lstrip": False,
+                          "rstrip": False, "normalized": False, "special": True}],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": PRESETS["r50k_base"].pattern}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": vocab, "merges": merges},
+    }
+    path = folder / "tokenizer.json"
+    path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def best_of(runs: int, fn) -> tuple[float, object]:
+    best, out = float("inf"), None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def part_equivalence(n_docs: int, runs: int) -> None:
+    print(f"== 2. implementation equivalence on {n_docs} documents (best of {runs})")
+    if not GPT2_RANKS.exists():
+        print(f"  skipped: {GPT2_RANKS} not present (set TOKAUDIT_REAL_MATERIAL)")
+        return
+    from auditor.equivalence import Implementation, compare
+    from auditor.loaders import load_tokenizer
+
+    docs = sample_documents(n_docs)
+    chars = sum(map(len, docs))
+    with tempfile.TemporaryDirectory() as tmp:
+        a = Implementation.of_view(load_tokenizer(gpt2_tokenizer_json(Path(tmp))), "tokenizer.json")
+        b = Implementation.of_view(load_tokenizer(GPT2_RANKS), "r50k_base.tiktoken")
+        batches = [docs[k : k + 512] for k in range(0, len(docs), 512)]  # compare's batch size
+        t_a, _ = best_of(runs, lambda: [a.encode_batch(x) for x in batches])
+        t_b, _ = best_of(runs, lambda: [b.encode_batch(x) for x in batches])
+        t_c, eq = best_of(runs, lambda: compare(a, b, docs))
+    slower = max(t_a, t_b)
+    print(f"  sample: {n_docs} documents, {chars / 1e6:.2f} M characters")
+    print(f"  baseline {a.name}: {t_a:6.2f} s  ({n_docs / t_a:8.0f} docs/s)")
+    print(f"  baseline {b.name}: {t_b:6.2f} s  ({n_docs / t_b:8.0f} docs/s)")
+    print(f"  compare (both + diff):  {t_c:6.2f} s  ({n_docs / t_c:8.0f} docs/s); "
+          f"{eq.diverging} of {eq.compared} documents diverge")
+    print(f"  ratio to the slower implementation: {slower / t_c:.2f} (target >= 0.5)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", type=int, default=256_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--docs", type=int, default=10_000)
+    ap.add_argument("--skip-lint", action="store_true")
+    args = ap.parse_args(argv)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    if not args.skip_lint:
+        part_lint(args.size, args.runs)
+    part_equivalence(args.docs, args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
