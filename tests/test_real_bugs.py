@@ -35,7 +35,7 @@ def codes(path, select: str = "P") -> list[str]:
 # --- 1, 2: pre-tokenizer mismatch between implementations ------------------------------
 
 
-def _gguf(path: Path, spec: dict, pre: str) -> Path:
+def _gguf(path: Path, spec: dict, pre: str, extra: dict | None = None) -> Path:
     gguf = pytest.importorskip("gguf")
     vocab = spec["model"]["vocab"]
     tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
@@ -45,6 +45,13 @@ def _gguf(path: Path, spec: dict, pre: str) -> Path:
     w.add_array("tokenizer.ggml.tokens", tokens)
     w.add_array("tokenizer.ggml.token_type", [1] * len(tokens))
     w.add_array("tokenizer.ggml.merges", [f"{a} {b}" for a, b in spec["model"]["merges"]])
+    for key, value in (extra or {}).items():
+        if isinstance(value, bool):
+            w.add_bool(key, value)
+        elif isinstance(value, int):
+            w.add_uint32(key, value)
+        else:
+            w.add_string(key, value)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_ti_data_to_file()
@@ -257,6 +264,19 @@ def test_10_bos_added_twice(tmp_path):
     # without the template nothing is duplicated
     write(tmp_path, "tokenizer_config.json", {"bos_token": "<|begin_of_text|>"})
     assert findings(tmp_path / "tokenizer.json", "P106") == []
+
+
+def test_10_bos_added_twice_in_a_gguf(tmp_path):
+    spec = byte_level_bpe(WORDS, added=[{"content": "<s>", "special": True}])
+    bos = len(spec["model"]["vocab"])
+    spec["model"]["vocab"]["<s>"] = bos  # GGUF tokens hold every id
+    extra = {"tokenizer.ggml.bos_token_id": bos, "tokenizer.ggml.add_bos_token": True,
+             "tokenizer.chat_template": "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}"}
+    path = _gguf(tmp_path / "chat.gguf", spec, "gpt-2", extra)
+    [finding] = findings(path, "P106")
+    assert "GGUF tokenizer.ggml.add_bos_token=true" in finding.message
+    extra["tokenizer.ggml.add_bos_token"] = False
+    assert findings(_gguf(tmp_path / "other.gguf", spec, "gpt-2", extra), "P106") == []
 
 
 # --- 11, 12, 13: lossy normalisation -----------------------------------------------------------

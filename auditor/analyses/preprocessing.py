@@ -141,11 +141,12 @@ def analyze_normalizer(view: TokenizerView, probes: Sequence[tuple[str, str]] = 
         out = view.normalize(text)
         if out is not None and not _same_text(view, text, out):
             probe_changes.append((name, text, out))
-    changed = []
+    candidates = []
     checked = 0
     normal = TokenKind.NORMAL
+    prefix = view.continuation_prefix
     for tid, (kind, tb) in enumerate(zip(view.kinds, view.token_bytes)):
-        if kind is not normal or tb is None:
+        if kind is not normal or tb is None or (prefix and (view.pieces[tid] or "").startswith(prefix)):
             continue
         try:
             text = tb.decode("utf-8")
@@ -153,9 +154,29 @@ def analyze_normalizer(view: TokenizerView, probes: Sequence[tuple[str, str]] = 
             continue
         checked += 1
         out = view.normalize(text)
-        if out is not None and not _same_text(view, text, out):
-            changed.append((tid, text, out))
+        if out is None or _same_text(view, text, out):
+            continue
+        # In running text: a lone " " that a whitespace normaliser strips at the ends of a
+        # text is kept between words, so only entries changed in context count.
+        inner = view.normalize("a" + text + "a")
+        if inner is not None and not _same_text(view, "a" + text + "a", inner):
+            candidates.append((tid, text, out))
+    changed = _unreachable(view, candidates)
     return NormalizerEffect(description, tuple(probe_changes), tuple(changed), checked)
+
+
+def _unreachable(view: TokenizerView, candidates: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """The candidates that encoding their own text does not give back: a normaliser that
+    changes text (BERT pads CJK characters with spaces) can still leave an entry reachable
+    when the pre-tokenizer undoes the change."""
+    if not candidates:
+        return []
+    texts = [text for _tid, text, _out in candidates]
+    encs = view.encode_batch(texts)
+    spaced = [k for k, (tid, text, _o) in enumerate(candidates) if encs[k] != [tid] and text.startswith(" ")]
+    # tokenizers that prepend a space themselves (dummy prefix) produce " x" from "x"
+    again = dict(zip(spaced, view.encode_batch([texts[k][1:] for k in spaced]))) if spaced else {}
+    return [c for k, c in enumerate(candidates) if encs[k] != [c[0]] and again.get(k) != [c[0]]]
 
 
 # --- configuration facts --------------------------------------------------------------

@@ -12,12 +12,20 @@ from auditor.loaders.view import TokenizerView
 from auditor.rulebase import Example, Rule, RuleContext
 
 
+def _gguf(view: TokenizerView) -> dict[str, Any]:
+    info = view.config.get("gguf")
+    return info if isinstance(info, dict) else {}
+
+
 def _special_token(view: TokenizerView, role: str) -> str | None:
-    """The BOS/EOS text named by tokenizer_config.json or special_tokens_map.json."""
+    """The BOS/EOS text named by tokenizer_config.json, special_tokens_map.json or the GGUF metadata."""
     for name in ("tokenizer_config.json", "special_tokens_map.json"):
         value = token_content(config_file(view, name).get(f"{role}_token"))
         if value:
             return value
+    tid = _gguf(view).get(f"{role}_token_id")
+    if isinstance(tid, int) and 0 <= tid < view.vocab_size:
+        return view.pieces[tid]
     return None
 
 
@@ -31,6 +39,8 @@ def _post_processor_adds(view: TokenizerView, role: str, token: str | None) -> s
     flag = config_file(view, "tokenizer_config.json").get(f"add_{role}_token")
     if flag is True:
         return f"tokenizer_config.json add_{role}_token=true"
+    if _gguf(view).get(f"add_{role}_token") is True:
+        return f"GGUF tokenizer.ggml.add_{role}_token=true"
     for part in pipeline_parts(view, "post_processor"):
         kind = part.get("type")
         if kind == "TemplateProcessing":
@@ -74,8 +84,9 @@ class DuplicateBosEos(Rule):
 
     ## What it does
     Reads the chat template (tokenizer_config.json `chat_template`,
-    chat_template.json or chat_template.jinja) and the tokenizer's own special-token
-    insertion (`add_bos_token`/`add_eos_token`, the tokenizer.json post-processor).
+    chat_template.json, chat_template.jinja, or a GGUF's `tokenizer.chat_template`) and
+    the tokenizer's own special-token insertion (`add_bos_token`/`add_eos_token`, the
+    tokenizer.json post-processor, GGUF `tokenizer.ggml.add_bos_token`).
     Flags BOS when both put it at the start of a prompt, and EOS when both append it.
 
     ## Why it matters
@@ -125,7 +136,7 @@ class DuplicateBosEos(Rule):
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        template = chat_template(ctx.view.config.get("files") or {})
+        template = chat_template(ctx.view.config.get("files") or {}) or _gguf(ctx.view).get("chat_template")
         if not template:
             return
         for role in ("bos", "eos"):
