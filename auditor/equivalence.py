@@ -230,19 +230,24 @@ class ImplementationsResult:
     """The artifact compared with every other implementation found beside it."""
 
     primary: str
-    comparisons: tuple[tuple[str, Equivalence], ...]  # (file, result)
+    comparisons: tuple[tuple[str, Equivalence], ...]  # (file, result on the probe strings)
     skipped: tuple[tuple[str, str], ...]  # (file, why it could not be loaded)
+    sample_comparisons: tuple[tuple[str, Equivalence], ...] = ()  # (file, result on the sample)
 
     def report_section(self) -> dict[str, Any]:
         return {
             "primary": self.primary,
             "comparisons": {f: e.report_section() for f, e in self.comparisons},
+            "sample_comparisons": {f: e.report_section() for f, e in self.sample_comparisons},
             "skipped": {f: why for f, why in self.skipped},
         }
 
 
-def compare_siblings(store: Any, *, max_examples: int = 5) -> ImplementationsResult:
-    """Compare the artifact with the other implementations in its folder on the probe strings."""
+def compare_siblings(
+    store: Any, *, sample: Sequence[Document | str] | None = None, max_examples: int = 5
+) -> ImplementationsResult:
+    """Compare the artifact with the other implementations in its folder on the probe
+    strings, and on `sample` (documents of a corpus) when given."""
     from auditor.loaders import load_tokenizer
     from auditor.probes import PROBE_STRINGS
 
@@ -264,7 +269,10 @@ def compare_siblings(store: Any, *, max_examples: int = 5) -> ImplementationsRes
             impls.append(("slow", slow_implementation(folder)))
         except UserError as exc:
             skipped.append(("slow", str(exc)))
+    on_sample: list[tuple[str, Equivalence]] = []
     for name, impl in impls:
         store.progress(f"{view.path}: comparing with {name}")
         comparisons.append((name, compare(mine, impl, PROBE_STRINGS, max_examples=max_examples)))
-    return ImplementationsResult(mine.name, tuple(comparisons), tuple(skipped))
+        if sample is not None:
+            on_sample.append((name, compare(mine, impl, sample, max_examples=max_examples)))
+    return ImplementationsResult(mine.name, tuple(comparisons), tuple(skipped), tuple(on_sample))

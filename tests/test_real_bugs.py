@@ -187,6 +187,7 @@ def test_14_faithful_conversion_differs_only_on_special_token_literals(tmp_path)
     assert other.details["other"] == "tokenizer.json" and other.details["diverging"] == finding.details["diverging"]
 
 
+@pytest.mark.slow
 def test_5_slow_files_without_a_slow_class_are_skipped_not_fatal(tmp_path):
     """transformers 5 has no pure-Python GPT-2 class: the comparison says so and goes on."""
     pytest.importorskip("transformers")
@@ -354,3 +355,19 @@ def test_preprocessing_rules_on_the_real_tokenizers():
     assert finding.code == "P110" and finding.details["failing"] == ["combining"]
     llama2 = real_file("llama2")
     assert "P102" not in codes(llama2)  # identity normaliser, no whitespace collapsing
+
+
+def test_14_sibling_comparison_on_a_document_sample(tmp_path):
+    """The corpus part of implementation equivalence, in memory (the lead wires --corpus to it)."""
+    from auditor.analyses import AnalysisStore
+    from auditor.corpus import Document
+    from auditor.equivalence import compare_siblings
+
+    model, spec = _unigram_pair(byte_fallback_in_json=False)
+    write(tmp_path, "tokenizer.model", model)
+    view = load_tokenizer(write(tmp_path, "tokenizer.json", spec))
+    docs = [Document("c.jsonl", 0, "hello world"), Document("c.jsonl", 1, "hello \u4e16\u754c"), "the world"]
+    result = compare_siblings(AnalysisStore(view), sample=docs)
+    [(name, eq)] = result.sample_comparisons
+    assert name == "tokenizer.model" and eq.compared == 3 and eq.diverging_labels == ("c.jsonl:record 1",)
+    assert result.report_section()["sample_comparisons"]["tokenizer.model"]["diverging"] == 1

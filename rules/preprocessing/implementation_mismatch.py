@@ -50,13 +50,15 @@ class ImplementationMismatch(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         result = ctx.analysis("implementations")
-        for name, eq in result.comparisons:
-            if eq.equivalent:
-                continue
-            shown = "; ".join(d.describe() for d in eq.examples[: ctx.options["max-examples"]])
-            yield ctx.finding(
-                f"{eq.b} encodes {eq.diverging} of {eq.compared} probe strings differently from {eq.a}: {shown}",
-                other=name,
-                diverging=list(eq.diverging_labels),
-                compared=eq.compared,
-            )
+        for what, pairs in (("probe strings", result.comparisons), ("sample documents", result.sample_comparisons)):
+            for name, eq in pairs:
+                if eq.equivalent:
+                    continue
+                shown = "; ".join(d.describe() for d in eq.examples[: ctx.options["max-examples"]])
+                yield ctx.finding(
+                    f"{eq.b} encodes {eq.diverging} of {eq.compared} {what} differently from {eq.a}: {shown}",
+                    other=name,
+                    texts=what,
+                    diverging=list(eq.diverging_labels),
+                    compared=eq.compared,
+                )

@@ -18,7 +18,8 @@ class LockMismatch(Rule):
     `tokaudit lock`; or the file given with `--lock`), encodes the probe strings and
     compares the ids with the locked ones, and the vocabulary and configuration with
     their locked hashes. Reports the first probes whose tokenization changed, with
-    the tokens before and after. Without a lock file the rule does nothing.
+    the tokens before and after. Without a lock file the rule does nothing; an
+    artifact the lock does not list is not checked (lock it with `tokaudit lock`).
 
     ## Why it matters
     A regenerated tokenizer.json, a changed pre-tokenizer regex or a new library

@@ -11,7 +11,9 @@ from auditor.rulebase import Example, Rule, RuleContext
 
 # Sequences that mean something in a regular expression and rarely occur in a literal
 # delimiter: class escapes, Unicode properties, groups, classes, alternation, quantifiers.
-REGEX_SIGNS = re.compile(r"\\[sSdDwWpPnrtbB]|\\p\{|\(\?|\[\^|\[[^\]]+\]|\w\|\w|\)\||\|\(|[^\\][+*]\??\)|\{\d+,?\d*\}|\)\?")
+REGEX_SIGNS = re.compile(
+    r"\\[sSdDwWpPnrtbB]|\\p\{|\(\?|\[\^|\[[^\]]*(?:\\|\w-\w)[^\]]*\]|\w\|\w|\)\||\|\(|[^\\][+*]\??\)|\{\d+,?\d*\}|\)\?"
+)
 GPT2_LIKE = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 
 
@@ -62,6 +64,7 @@ class SplitPatternIsString(Rule):
     valid = (
         Example("the pattern is a Regex", _with_split({"Regex": GPT2_LIKE})),
         Example("a plain string delimiter", _with_split({"String": "\n"})),
+        Example("a literal special-token text", _with_split({"String": "[SEP]"})),
     )
     invalid = (Example("a regular expression given as String", _with_split({"String": GPT2_LIKE}), flagged=("",)),)
 
