@@ -8,8 +8,9 @@ sample the caller passes (`Document`s or strings), with `auditor.equivalence.com
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from auditor.corpus import Document
 from auditor.equivalence import Equivalence, Implementation, compare

@@ -14,10 +14,11 @@ corpus reader is not needed here, so the comparison is testable in memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from auditor.corpus import Document
 from auditor.errors import UserError
@@ -38,7 +39,7 @@ class Implementation:
     token_bytes: Callable[[int], bytes | None] = lambda _i: None
 
     @classmethod
-    def of_view(cls, view: TokenizerView, label: str | None = None) -> "Implementation":
+    def of_view(cls, view: TokenizerView, label: str | None = None) -> Implementation:
         def text(i: int) -> str:
             if not 0 <= i < view.vocab_size:
                 return f"<id {i}>"

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from auditor.analyses.preprocessing import analyze_normalizer, first_difference, run_probes
+from auditor.analyses.preprocessing import (
+    analyze_normalizer,
+    first_difference,
+    run_probes,
+)
 from auditor.cli import app
 from auditor.corpus import Document
 from auditor.diff import diff_tokenizers, diff_vocabularies
@@ -235,3 +238,29 @@ def test_equivalent_implementations_on_a_corpus_sample(tmp_path):
     same = Implementation.of_view(load_tokenizer(tmp_path / "tokenizer.json"))
     docs = [f"hello world {k} 3333+777 \u6211 \U0001f44d\n\tend" for k in range(300)]
     assert compare(Implementation.of_view(view), same, docs).equivalent
+
+
+def test_lock_of_a_folder_is_found_by_lint(tmp_path):
+    folder = tmp_path / "tok"
+    write(folder, "tokenizer.json", byte_level_bpe(WORDS))
+    res = runner.invoke(app, ["lock", str(folder)])
+    assert res.exit_code == 0 and "'.'" in res.output
+    assert json.loads((folder / LOCK_NAME).read_text())["artifacts"].keys() == {"."}
+    assert lint([folder], "P111").findings == []
+    write(folder, "tokenizer_config.json", {"add_bos_token": True})  # configuration only
+    [finding] = lint([folder], "P111").findings
+    assert finding.details["config_changed"] and finding.details["changed_probes"] == []
+
+
+def test_lock_of_a_missing_path_is_exit_2(tmp_path):
+    res = runner.invoke(app, ["lock", str(tmp_path / "nope.json")])
+    assert res.exit_code == 2 and "no such file" in res.output
+    assert not (tmp_path / LOCK_NAME).exists()
+
+
+def test_lock_keeps_other_artifacts(tmp_path):
+    a = write(tmp_path, "tokenizer.json", byte_level_bpe(WORDS))
+    b = write(tmp_path, "tokenizer.model", sentencepiece_bpe(["hello"]))
+    assert runner.invoke(app, ["lock", str(a)]).exit_code == 0
+    assert runner.invoke(app, ["lock", str(b)]).exit_code == 0
+    assert set(json.loads((tmp_path / LOCK_NAME).read_text())["artifacts"]) == {"tokenizer.json", "tokenizer.model"}

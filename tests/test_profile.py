@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from auditor.analyses.profile import SIGNAL_NAMES, PreprocessingProfile, profile_documents, text_signals, token_signals
+from auditor.analyses.profile import (
+    SIGNAL_NAMES,
+    PreprocessingProfile,
+    profile_documents,
+    text_signals,
+    token_signals,
+)
 from auditor.corpus import Document
 
 TOKENIZER_CORPUS = [

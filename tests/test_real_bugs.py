@@ -7,7 +7,6 @@ has the signals), 20 (embedding rows beyond the vocabulary: model rules) and 21
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

@@ -8,8 +8,9 @@ the whole costs a fraction of a second even on a 256k vocabulary.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from auditor.loaders.view import TokenizerView, TokenKind
 from auditor.probes import PROBE_STRINGS, PROBE_STRINGS_VERSION

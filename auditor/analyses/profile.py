@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from auditor.corpus import Document
 
@@ -77,7 +78,7 @@ def char_signals(ch: str) -> tuple[str, ...]:
             out.append("uppercase")
         elif cat == "Ll":
             out.append("lowercase")
-    if ch not in "\t\n\r" and unicodedata.normalize("NFKC", ch) != ch and not out[:1] == ["combining"]:
+    if ch not in "\t\n\r" and unicodedata.normalize("NFKC", ch) != ch and out[:1] != ["combining"]:
         out.append("nfkc_unstable")
     return tuple(out)
 
@@ -134,7 +135,7 @@ class PreprocessingProfile:
     in_documents: Mapping[str, int] = field(default_factory=dict)  # signal -> documents holding it
     first_seen: Mapping[str, str] = field(default_factory=dict)  # signal -> locator of the first document
 
-    def merge(self, other: "PreprocessingProfile") -> "PreprocessingProfile":
+    def merge(self, other: PreprocessingProfile) -> PreprocessingProfile:
         """The profile of both streams, this one first (its first_seen wins)."""
         occ = Counter(self.occurrences)
         occ.update(other.occurrences)
@@ -153,7 +154,7 @@ class PreprocessingProfile:
     def has(self, signal: str) -> bool:
         return self.occurrences.get(signal, 0) > 0
 
-    def absent_in(self, other: "PreprocessingProfile") -> list[str]:
+    def absent_in(self, other: PreprocessingProfile) -> list[str]:
         """Signals this stream has and `other` has not at all (what `other`'s preprocessing removed)."""
         return [s for s in SIGNAL_NAMES if self.has(s) and not other.has(s)]
 

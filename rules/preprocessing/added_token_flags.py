@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.analyses.preprocessing import show_loss
+from auditor.escape import escape_text
 from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe
 from auditor.rulebase import Example, Rule, RuleContext
@@ -71,7 +72,7 @@ class AddedTokenFlagsAlterText(Rule):
                 normalized = view.normalize(at.content)
                 if normalized is not None and normalized != at.content and at.content not in (normalized, normalized.replace("\u2581", " ")):
                     yield ctx.finding(
-                        f"normalized=true but the normaliser rewrites its text to \"{normalized}\": plain text never"
+                        f'normalized=true but the normaliser rewrites its text to "{escape_text(normalized)}": plain text never'
                         " matches it",
                         token_id=at.id,
                         flags=flags,

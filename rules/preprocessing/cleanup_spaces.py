@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.analyses.preprocessing import config_file, pipeline_parts, show_loss
 from auditor.findings import Finding, Severity

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from auditor.analyses.preprocessing import config_file, pipeline_parts
 from auditor.escape import escape_text

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe

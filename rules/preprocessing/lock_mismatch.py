@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.equivalence import Implementation
 from auditor.escape import escape_text

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.analyses.preprocessing import pipeline_parts
 from auditor.escape import escape_text
