@@ -167,7 +167,9 @@ def check_lock(store: Any) -> LockCheck | None:
     if not isinstance(entry, dict):
         return LockCheck(shown, key, False)
     probes: ProbeRun = store.get("probes")
-    locked = entry.get("probes") or {}
+    locked = entry.get("probes")
+    if not isinstance(locked, dict):
+        raise InputError(path, f"lock entry {key!r} has no probe encodings; recreate it with 'tokaudit lock'")
     now = probes.by_name()
     texts = dict(zip(probes.names, probes.texts))
     changed = tuple(
@@ -184,7 +186,7 @@ def check_lock(store: Any) -> LockCheck | None:
         changed_probes=changed,
         compared_probes=compared,
         vocab_changed=entry.get("vocab_hash") != vocab_hash(view),
-        vocab_size=(int(entry.get("vocab_size") or 0), view.vocab_size),
+        vocab_size=(entry["vocab_size"] if isinstance(entry.get("vocab_size"), int) else 0, view.vocab_size),
         config_changed=entry.get("config_hash") != config_hash(view),
         probe_version=(locked_version, probes.version) if locked_version != probes.version else None,
     )

@@ -264,3 +264,10 @@ def test_lock_keeps_other_artifacts(tmp_path):
     assert runner.invoke(app, ["lock", str(a)]).exit_code == 0
     assert runner.invoke(app, ["lock", str(b)]).exit_code == 0
     assert set(json.loads((tmp_path / LOCK_NAME).read_text())["artifacts"]) == {"tokenizer.json", "tokenizer.model"}
+
+
+def test_lock_entry_without_probes_is_exit_2(tmp_path):
+    path = write(tmp_path, "tokenizer.json", byte_level_bpe(WORDS))
+    write(tmp_path, LOCK_NAME, {"tokaudit_lock": 1, "artifacts": {"tokenizer.json": {"probes": [1, 2]}}})
+    res = runner.invoke(app, ["lint", str(path), "--select", "P111", "--no-progress"])
+    assert res.exit_code == 2 and "no probe encodings" in res.output
