@@ -144,6 +144,7 @@ def compare(
     *,
     batch_size: int = 512,
     max_examples: int = 5,
+    parallel: bool = True,
 ) -> Equivalence:
     """Encode every text with `a` and `b` (no BOS/EOS) and compare the ids.
 
@@ -153,12 +154,15 @@ def compare(
     compared = diverging = 0
     examples: list[Divergence] = []
     labels: list[str] = []
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=2 if parallel else 1) as pool:
         for batch in _batches(_labelled(texts), batch_size):
             strings = [t for _l, t in batch]
-            fa = pool.submit(a.encode_batch, strings)
-            fb = pool.submit(b.encode_batch, strings)
-            enc_a, enc_b = fa.result(), fb.result()
+            if parallel:
+                fa = pool.submit(a.encode_batch, strings)
+                fb = pool.submit(b.encode_batch, strings)
+                enc_a, enc_b = fa.result(), fb.result()
+            else:
+                enc_a, enc_b = a.encode_batch(strings), b.encode_batch(strings)
             compared += len(batch)
             for (label, text), ea, eb in zip(batch, enc_a, enc_b):
                 if ea == eb:
