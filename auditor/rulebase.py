@@ -69,7 +69,7 @@ class Example:
     options: Mapping[str, Any] = field(default_factory=dict)
     corpus: tuple[str, ...] = ()
     model_corpus: tuple[str, ...] = ()
-    # Files written beside the tokenizer (tokenizer_config.json: dict as JSON, str as text).
+    # Files written beside the tokenizer (tokenizer_config.json: dict as JSON, str as text, bytes as is).
     files: Mapping[str, Any] = field(default_factory=dict)
 
 

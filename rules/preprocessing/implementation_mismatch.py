@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.findings import Finding, Severity
-from auditor.fixtures import byte_level_bpe
+from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
 from auditor.rulebase import Example, Option, Rule, RuleContext
 
 
@@ -47,6 +47,14 @@ class ImplementationMismatch(Rule):
     uses = ("implementations",)
     options = (Option("max-examples", 3, "divergences shown per implementation", minimum=1),)
     valid = (Example("a single implementation: nothing to compare", byte_level_bpe([" hello"])),)
+    invalid = (
+        Example(
+            "a stale tokenizer.model beside tokenizer.json",
+            byte_level_bpe([" hello", " world"]),
+            files={"tokenizer.model": sentencepiece_bpe(["hello", "world"])},
+            flagged=("",),
+        ),
+    )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         result = ctx.analysis("implementations")
