@@ -271,3 +271,13 @@ def test_lock_entry_without_probes_is_exit_2(tmp_path):
     write(tmp_path, LOCK_NAME, {"tokaudit_lock": 1, "artifacts": {"tokenizer.json": {"probes": [1, 2]}}})
     res = runner.invoke(app, ["lint", str(path), "--select", "P111", "--no-progress"])
     assert res.exit_code == 2 and "no probe encodings" in res.output
+
+
+def test_diff_output_file_is_written_whole(tmp_path):
+    a = write(tmp_path / "a", "tokenizer.json", byte_level_bpe(WORDS))
+    out = tmp_path / "diff.json"
+    res = runner.invoke(app, ["diff", str(a), str(a), "--format", "json", "-o", str(out)])
+    assert res.exit_code == 0 and res.output == ""
+    data = json.loads(out.read_text())
+    assert data["identical"] and data["probes"]["compared"] == len(PROBE_STRINGS)
+    assert out.read_text() == runner.invoke(app, ["diff", str(a), str(a), "--format", "json"]).output

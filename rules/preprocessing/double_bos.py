@@ -97,8 +97,8 @@ class DuplicateBosEos(Rule):
     fine-tuning on such data teaches the wrong format (real-bugs #10).
 
     ## Example
-    Llama 3: the post-processor prepends `<|begin_of_text|>` and the chat template
-    starts with `{{ bos_token }}`.
+    A Llama 3-style tokenizer: the post-processor prepends `<|begin_of_text|>` and
+    the chat template starts with `{{ bos_token }}`.
 
     ## How to fix
     Keep BOS in one place: drop `bos_token` from the template or the post-processor,
