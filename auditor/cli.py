@@ -186,6 +186,9 @@ def lint(
         typer.Option("--cache-dir", metavar="DIR", help="Cache folder (default: $TOKAUDIT_CACHE_DIR, else .tokaudit_cache)."),
     ] = None,
     color: Annotated[Color, typer.Option("--color", help="Colour the text report (auto honours NO_COLOR/FORCE_COLOR).")] = Color.auto,
+    lock: Annotated[
+        Optional[Path], typer.Option("--lock", metavar="FILE", help="Behaviour lock to check (default: tokaudit.lock beside each artifact).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
@@ -198,6 +201,7 @@ def lint(
         from auditor.loaders.tiktoken_file import parse_special
         from auditor.reporters import render, write_atomic
         from auditor.run import lint_paths
+        from auditor.inputs import RunInputs
 
         cli = CliSettings(
             select=tuple(_split(select)) or None,
@@ -214,6 +218,7 @@ def lint(
                 paths,
                 cli,
                 load_options=load_options,
+                inputs=RunInputs(lock=None if lock is None else str(lock)),
                 cache=_cache(cache_dir or run_config.cache_dir, no_cache),
                 progress=say,
                 warn=None if quiet else (lambda msg: typer.echo(f"tokaudit: warning: {msg}", err=True)),
@@ -370,6 +375,52 @@ def clean(
             typer.echo(f"removed {target}")
         else:
             typer.echo(f"no cache at {target}")
+
+
+@app.command("lock")
+def lock_cmd(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Tokenizer files or folders to lock.")],
+    lock: Annotated[
+        Optional[Path], typer.Option("--lock", metavar="FILE", help="Lock file to write (default: tokaudit.lock beside each artifact).")
+    ] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", metavar="NAME", help="tiktoken preset (see lint).")] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing.")] = False,
+) -> None:
+    """Record how the tokenizers encode the probe strings; `lint` (rule P111) then reports any change."""
+    with _guard():
+        from auditor.preprocessing_cli import write_locks
+
+        for line in write_locks(paths, lock, preset):
+            if not quiet:
+                typer.echo(line)
+
+
+@app.command("diff")
+def diff_cmd(
+    a: Annotated[Path, typer.Argument(metavar="A", help="The reference tokenizer (file or folder).")],
+    b: Annotated[Path, typer.Argument(metavar="B", help="The tokenizer to compare with A.")],
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.text,
+    output: Annotated[
+        Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Compare two tokenizers: vocabulary (added/removed/changed ids) and tokenization of the probe strings.
+    Exit code 0 when they are identical, 1 when they differ."""
+    with _guard():
+        from auditor.preprocessing_cli import run_diff
+
+        report, identical = run_diff(a, b, output_format.value)
+        if output is not None:
+            from auditor.reporters import write_atomic
+
+            try:
+                write_atomic(output, report)
+            except OSError as exc:
+                raise UserError(f"{output}: cannot write the report ({exc.strerror})") from None
+        else:
+            sys.stdout.write(report)
+            sys.stdout.flush()
+    raise typer.Exit(0 if identical else 1)
 
 
 def main() -> None:

@@ -97,7 +97,7 @@ def run_lint(
         artifact_key = None
         if cache is not None:
             try:
-                artifact_key = _artifact_key(path, load_options)
+                artifact_key = _artifact_key(path, load_options, inputs.lock)
             except OSError:  # missing or unreadable: the loader says so, in its words
                 artifact_key = None
         outcome_key = None
@@ -169,14 +169,52 @@ def _lint_artifact(
 # --- the cache of whole outcomes ----------------------------------------------------
 
 
-def _artifact_key(path: str | os.PathLike[str], load_options: LoadOptions | None) -> str:
-    """Content of the artifact + how it is loaded + the code and libraries that read it."""
+def _artifact_key(path: str | os.PathLike[str], load_options: LoadOptions | None, lock: str | None = None) -> str:
+    """Content of the artifact and of what beside it changes the findings (config files,
+    the behaviour lock, other implementations), how it is loaded, and the code and
+    libraries that read it."""
     import dataclasses
 
     from auditor.cache import Cache, artifact_hash, code_fingerprint, library_versions
 
     options = dataclasses.asdict(load_options) if load_options is not None else {}
-    return Cache.key("artifact", artifact_hash(path), options, library_versions(), code_fingerprint())
+    return Cache.key(
+        "artifact", artifact_hash(path), _context_signature(path, lock), options, library_versions(), code_fingerprint()
+    )
+
+
+_BIG = 64 << 20  # context files above this are identified by size and mtime, not read
+
+
+def _context_signature(path: str | os.PathLike[str], lock: str | None) -> list[Any]:
+    """Identity of the files the P rules read besides the artifact: neighbour config files,
+    the lock, sibling implementations. A folder artifact's own hash already covers its files."""
+    from pathlib import Path
+
+    from auditor.cache import hash_files
+    from auditor.equivalence import sibling_files
+    from auditor.lock import LOCK_NAME
+    from auditor.loaders.neighbours import JSON_FILES, TEXT_FILES
+
+    p = Path(path)
+    files: set[Path] = set()
+    if lock is not None:
+        files.add(Path(lock))
+    if p.is_file():
+        folder = p.parent
+        files.update(folder / n for n in (*JSON_FILES, *TEXT_FILES, LOCK_NAME, "vocab.json", "merges.txt"))
+        files.update(sibling_files(p)[1])
+    out: list[Any] = []
+    for f in sorted(files):
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        if not f.is_file():
+            continue
+        ident = [st.st_size, st.st_mtime_ns] if st.st_size > _BIG else hash_files([f])
+        out.append([f.name, ident])
+    return out
 
 
 def _rules_signature(rules: list[Rule]) -> list[Any]:

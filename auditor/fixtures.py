@@ -98,6 +98,7 @@ def sentencepiece_bpe(
     add_dummy_prefix: bool = True,
     extra_pieces: Sequence[tuple[str, int]] = (),
     drop_bytes: Iterable[int] = (),
+    remove_extra_whitespaces: bool = False,
 ) -> bytes:
     """SentencePiece BPE model bytes: <unk> <s> </s>, byte pieces, characters, words.
 
@@ -142,7 +143,7 @@ def sentencepiece_bpe(
         byte_fallback=byte_fallback,
         normalizer_name="identity",
         add_dummy_prefix=add_dummy_prefix,
-        remove_extra_whitespaces=False,
+        remove_extra_whitespaces=remove_extra_whitespaces,
     )
     from auditor.loaders.protobuf import write_sentencepiece_model
 

@@ -23,6 +23,7 @@ class RunInputs:
     corpus_options: Mapping[str, Any] = field(default_factory=dict)
     model_options: Mapping[str, Any] = field(default_factory=dict)
     cache: Any = None  # auditor.cache.Cache or None
+    lock: str | None = None  # behaviour lock file (default: tokaudit.lock beside each artifact)
 
     def available(self) -> frozenset[str]:
         given = {"tokenizer"}

@@ -60,7 +60,7 @@ class Example:
 
     VALID examples have `flagged=()`. The harness in tests/test_rule_examples.py builds
     the tokenizer, writes `corpus` / `model_corpus` (documents) as JSONL files when the
-    rule needs them, runs only this rule, and compares the flagged texts.
+    rule needs them and `files` beside the tokenizer, runs only this rule, and compares the flagged texts.
     """
 
     description: str
@@ -69,6 +69,8 @@ class Example:
     options: Mapping[str, Any] = field(default_factory=dict)
     corpus: tuple[str, ...] = ()
     model_corpus: tuple[str, ...] = ()
+    # Files written beside the tokenizer (tokenizer_config.json: dict as JSON, str as text, bytes as is).
+    files: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass

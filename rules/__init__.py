@@ -1,10 +1,21 @@
-"""Built-in rules, one module per rule, grouped by family (vocabulary/, ...).
+"""Built-in rules, one module per rule, grouped by family (vocabulary/, preprocessing/, ...).
 
-Codes are stable and never reused: V = vocabulary (tokenizer only).
+Codes are stable and never reused: V = vocabulary (tokenizer only), P = preprocessing
+and mismatch (configuration, probe strings, behaviour lock, implementations).
 """
 
 from __future__ import annotations
 
+from rules.preprocessing.added_token_flags import AddedTokenFlagsAlterText
+from rules.preprocessing.cleanup_spaces import CleanupSpacesOnLosslessTokenizer
+from rules.preprocessing.decoder_inverse import DecoderNotInverse
+from rules.preprocessing.double_bos import DuplicateBosEos
+from rules.preprocessing.implementation_mismatch import ImplementationMismatch
+from rules.preprocessing.lock_mismatch import LockMismatch
+from rules.preprocessing.lossy_normalizer import LossyNormalizer
+from rules.preprocessing.prefix_space import PrefixSpaceMismatch
+from rules.preprocessing.probe_roundtrip import ProbeRoundTrip
+from rules.preprocessing.split_string import SplitPatternIsString
 from rules.vocabulary.byte_coverage import MissingByteCoverage
 from rules.vocabulary.duplicate_bytes import DuplicateTokenBytes
 from rules.vocabulary.id_gaps import VocabularyIdGap
@@ -21,4 +32,15 @@ BUILTIN_RULES = (
     MissingByteCoverage,
     ReservedToken,
     VocabularyIdGap,
+    # preprocessing (issue 4)
+    SplitPatternIsString,
+    LossyNormalizer,
+    DecoderNotInverse,
+    CleanupSpacesOnLosslessTokenizer,
+    AddedTokenFlagsAlterText,
+    DuplicateBosEos,
+    PrefixSpaceMismatch,
+    ProbeRoundTrip,
+    LockMismatch,
+    ImplementationMismatch,
 )

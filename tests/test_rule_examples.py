@@ -28,6 +28,12 @@ def _write_documents(path, documents):
 @pytest.mark.parametrize(("rule_cls", "example"), CASES)
 def test_rule_example(rule_cls, example, write_tokenizer, tmp_path):
     path = write_tokenizer(example.tokenizer)
+    for name, content in example.files.items():  # neighbours: tokenizer_config.json, chat template
+        if isinstance(content, bytes):
+            (path.parent / name).write_bytes(content)
+            continue
+        text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        (path.parent / name).write_text(text, encoding="utf-8")
     corpus = (_write_documents(tmp_path / "corpus.jsonl", example.corpus),) if example.corpus else ()
     model_corpus = (
         (_write_documents(tmp_path / "model_corpus.jsonl", example.model_corpus),) if example.model_corpus else ()

@@ -38,8 +38,37 @@ def _vocabulary(store: "AnalysisStore") -> Any:
     return analyze_vocabulary(store.view)
 
 
+def _probes(store: "AnalysisStore") -> Any:
+    from auditor.analyses.preprocessing import run_probes
+
+    return run_probes(store.view)
+
+
+def _normalizer(store: "AnalysisStore") -> Any:
+    from auditor.analyses.preprocessing import analyze_normalizer
+
+    return analyze_normalizer(store.view)
+
+
+def _lock(store: "AnalysisStore") -> Any:
+    from auditor.lock import check_lock
+
+    return check_lock(store)
+
+
+def _implementations(store: "AnalysisStore") -> Any:
+    from auditor.equivalence import compare_siblings
+
+    return compare_siblings(store)
+
+
 ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
     "vocabulary": _vocabulary,
+    # preprocessing (issue 4): probe strings, normaliser effects, behaviour lock, other implementations
+    "probes": _probes,
+    "normalizer": _normalizer,
+    "lock": _lock,
+    "implementations": _implementations,
 }
 
 

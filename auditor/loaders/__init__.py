@@ -59,7 +59,7 @@ def load_tokenizer(path: str | Path, options: LoadOptions | None = None) -> Toke
     if not p.exists():
         raise UserError(f"{path}: no such file or directory")
     if p.is_dir():
-        view = _load_folder(p, options)
+        view = _with_neighbours(_load_folder(p, options), p)
         if not view.source_files:
             from auditor.cache import artifact_files
 
@@ -78,6 +78,17 @@ def load_tokenizer(path: str | Path, options: LoadOptions | None = None) -> Toke
     view.source_files = (str(p),)
     if fmt != "tiktoken" and (options.preset or options.pattern or options.specials):
         view.notes.append("--preset, --pattern and --special apply to tiktoken rank files only: ignored")
+    return _with_neighbours(view, p.parent)
+
+
+def _with_neighbours(view: TokenizerView, folder: Path) -> TokenizerView:
+    """Attach tokenizer_config.json & co. from the artifact's folder (once per view)."""
+    if "files" not in view.config:
+        from auditor.loaders.neighbours import read_neighbours
+
+        files, notes = read_neighbours(folder)
+        view.config["files"] = files
+        view.notes.extend(notes)
     return view
 
 

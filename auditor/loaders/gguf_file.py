@@ -112,6 +112,7 @@ def load_gguf(path: Path) -> TokenizerView:
         "remove_extra_whitespaces": meta.scalar("tokenizer.ggml.remove_extra_whitespaces", bool),
         "add_bos_token": meta.scalar("tokenizer.ggml.add_bos_token", bool),
         "add_eos_token": meta.scalar("tokenizer.ggml.add_eos_token", bool),
+        "chat_template": meta.scalar("tokenizer.chat_template", str),
         "has_scores": reader.get_field("tokenizer.ggml.scores") is not None,
         "has_token_types": reader.get_field("tokenizer.ggml.token_type") is not None,
         "empty_token_ids": empty,

@@ -1,0 +1,1 @@
+"""Preprocessing-mismatch rules (P): configuration, probe strings, behaviour lock, implementations."""

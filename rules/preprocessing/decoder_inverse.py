@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.analyses.preprocessing import has_type, pipeline_parts
+from auditor.findings import Finding, Severity
+from auditor.fixtures import byte_level_bpe
+from auditor.rulebase import Example, Rule, RuleContext
+
+
+def _without_decoder() -> dict:
+    spec = byte_level_bpe([" hello", " world"])
+    spec["decoder"] = None
+    return spec
+
+
+def _metaspace_wrong_decoder() -> dict:
+    spec = byte_level_bpe([" hello"])
+    spec["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}
+    return spec
+
+
+def _marks_spaces(parts: list[dict]) -> bool:
+    """A normaliser or pre-tokenizer that writes spaces as ▁ (Metaspace, Replace(" " -> "▁"))."""
+    return any(
+        p.get("type") == "Metaspace"
+        or (p.get("type") == "Replace" and "\u2581" in str(p.get("content", "")))
+        for p in parts
+    )
+
+
+def _unmarks_spaces(parts: list[dict]) -> bool:
+    return any(
+        p.get("type") == "Metaspace"
+        or (p.get("type") == "Replace" and "\u2581" in str((p.get("pattern") or {}).get("String", "")))
+        for p in parts
+    )
+
+
+class DecoderNotInverse(Rule):
+    """Decoder that does not undo what the pre-tokenizer or normaliser encodes.
+
+    ## What it does
+    Compares the steps of a tokenizer.json: a `ByteLevel` pre-tokenizer needs a
+    `ByteLevel` decoder (and the other way round), and spaces written as `▁` by a
+    `Metaspace` pre-tokenizer or a `Replace(" " -> "▁")` normaliser need a decoder that
+    turns `▁` back into spaces.
+
+    ## Why it matters
+    Without the inverse step, decode returns the internal alphabet ("ĠhelloĠworld",
+    "▁hello") instead of the text: every generated answer is garbled, and tools that
+    compare decode(encode(s)) with s (data pipelines, evaluation, streaming
+    detokenizers) see differences everywhere.
+
+    ## Example
+    A byte-level BPE saved with `decoder: null` decodes " hello world" as
+    "ĠhelloĠworld".
+
+    ## How to fix
+    Set the decoder that matches the pre-tokenizer (`decoders.ByteLevel()`,
+    `decoders.Metaspace()`), then check with `tokaudit lint --select P110`.
+
+    ## References
+    tokenizers documentation: components (pre-tokenizers, decoders); real-bugs #9.
+    """
+
+    code = "P103"
+    name = "decoder-not-inverse"
+    severity = Severity.ERROR
+    uses = ()
+    valid = (Example("ByteLevel pre-tokenizer and decoder", byte_level_bpe([" hello"])),)
+    invalid = (
+        Example("ByteLevel pre-tokenizer without a decoder", _without_decoder(), flagged=("",)),
+        Example("Metaspace pre-tokenizer, ByteLevel decoder", _metaspace_wrong_decoder(), flagged=("", "")),
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        if ctx.view.format not in ("tokenizer.json", "hf-folder") and not ctx.view.config.get("decoder"):
+            return  # SentencePiece, tiktoken: one library does both directions
+        pre = pipeline_parts(ctx.view, "pre_tokenizer")
+        norm = pipeline_parts(ctx.view, "normalizer")
+        dec = pipeline_parts(ctx.view, "decoder")
+        dec_names = ", ".join(str(p.get("type")) for p in dec) or "none"
+        if has_type(pre, "ByteLevel") and not has_type(dec, "ByteLevel"):
+            yield ctx.finding(
+                f"the pre-tokenizer maps bytes to the ByteLevel alphabet but the decoder ({dec_names}) does not map"
+                ' them back: decode gives "Ġhello" for " hello"',
+                missing="ByteLevel",
+            )
+        if has_type(dec, "ByteLevel") and not has_type(pre + norm, "ByteLevel"):
+            yield ctx.finding(
+                "the decoder is ByteLevel but nothing encodes text into the ByteLevel alphabet: decode misreads"
+                " ordinary pieces as bytes",
+                extra="ByteLevel",
+            )
+        if _marks_spaces(pre + norm) and not _unmarks_spaces(dec):
+            yield ctx.finding(
+                f'spaces are written as "\u2581" before the model but the decoder ({dec_names}) does not turn'
+                ' "\u2581" back into spaces',
+                missing="Metaspace",
+            )

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.findings import Finding, Severity
+from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
+from auditor.rulebase import Example, Option, Rule, RuleContext
+
+
+class ImplementationMismatch(Rule):
+    """Implementations of one tokenizer in one folder that encode text differently.
+
+    ## What it does
+    When the artifact's folder holds the same tokenizer in several implementations
+    (tokenizer.json, a SentencePiece or tiktoken `tokenizer.model`, a `.tiktoken`
+    file, a GGUF vocabulary, transformers' slow files vocab.json + merges.txt or
+    vocab.txt), loads each, encodes the probe strings with all of them (no BOS/EOS)
+    and reports, per implementation that disagrees, how many probes differ and the
+    first divergences with the tokens on both sides. Use `tokaudit diff A B` for any
+    two tokenizers, and for a corpus sample.
+
+    ## Why it matters
+    Training and inference often run different implementations: the model was
+    trained on one segmentation and is served another. Real cases: a GGUF using the
+    GPT-2 regex for Llama 3 ("3333+777" split differently), fast and slow tokenizers
+    disagreeing on "thermal", a SentencePiece model and its HF conversion, spaces
+    after special tokens in one implementation only (real-bugs #1, #2, #5, #6, #14).
+
+    ## Example
+    A folder with tokenizer.json (Llama 3 regex, digits in groups of three) and a
+    GGUF whose `tokenizer.ggml.pre` is "gpt-2" (digits in one run).
+
+    ## How to fix
+    Regenerate the derived file from the reference implementation (convert again
+    with a converter that knows the pre-tokenizer), or remove the stale file.
+
+    ## Options
+    - `max-examples`: divergences shown per implementation.
+
+    ## References
+    real-bugs #1, #2, #5, #6, #14.
+    """
+
+    code = "P112"
+    name = "implementation-mismatch"
+    severity = Severity.ERROR
+    uses = ("implementations",)
+    options = (Option("max-examples", 3, "divergences shown per implementation", minimum=1),)
+    valid = (Example("a single implementation: nothing to compare", byte_level_bpe([" hello"])),)
+    invalid = (
+        Example(
+            "a stale tokenizer.model beside tokenizer.json",
+            byte_level_bpe([" hello", " world"]),
+            files={"tokenizer.model": sentencepiece_bpe(["hello", "world"])},
+            flagged=("",),
+        ),
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        result = ctx.analysis("implementations")
+        for what, pairs in (("probe strings", result.comparisons), ("sample documents", result.sample_comparisons)):
+            for name, eq in pairs:
+                if eq.equivalent:
+                    continue
+                shown = "; ".join(d.describe() for d in eq.examples[: ctx.options["max-examples"]])
+                yield ctx.finding(
+                    f"{eq.b} encodes {eq.diverging} of {eq.compared} {what} differently from {eq.a}: {shown}",
+                    other=name,
+                    texts=what,
+                    diverging=list(eq.diverging_labels),
+                    compared=eq.compared,
+                )
