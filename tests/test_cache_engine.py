@@ -151,3 +151,25 @@ def test_default_cache_dir_is_project_local(tok, tmp_path, monkeypatch):
     monkeypatch.delenv("TOKAUDIT_CACHE_DIR")
     runner.invoke(app, ["lint", str(tok)])
     assert (tmp_path / ".tokaudit_cache" / "CACHEDIR.TAG").is_file()
+
+
+def test_outcome_cache_sees_the_lock_and_neighbour_files(tok, tmp_path):
+    """A cached outcome must not outlive a change beside the artifact: the lock (P111)
+    and tokenizer_config.json (P rules) are part of the key."""
+    assert runner.invoke(app, ["lock", str(tok)]).exit_code == 0
+    first = runner.invoke(app, ["lint", str(tok), "--select", "P111", "--format", "json"])
+    assert first.exit_code == 0 and json.loads(first.stdout)["findings"] == []
+    lock = tmp_path / "tokaudit.lock"
+    other = tmp_path / "other"
+    other.mkdir()
+    spec = byte_level_bpe([" world", "  "], orphans=["qq"])
+    (other / "tokenizer.json").write_text(json.dumps(spec), encoding="utf-8")
+    assert runner.invoke(app, ["lock", str(other / "tokenizer.json"), "--lock", str(tmp_path / "o.lock")]).exit_code == 0
+    # The same artifact key in the lock, another tokenizer's encodings in it.
+    data = json.loads(lock.read_text(encoding="utf-8"))
+    other_entry = next(iter(json.loads((tmp_path / "o.lock").read_text(encoding="utf-8"))["artifacts"].values()))
+    key = next(iter(data["artifacts"]))
+    data["artifacts"][key] = other_entry
+    lock.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    second = runner.invoke(app, ["lint", str(tok), "--select", "P111", "--format", "json"])
+    assert [f["code"] for f in json.loads(second.stdout)["findings"]] == ["P111"]
