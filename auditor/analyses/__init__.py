@@ -23,8 +23,24 @@ def _vocabulary(store: "AnalysisStore") -> Any:
     return analyze_vocabulary(store.view)
 
 
+def _corpus_stats(store: "AnalysisStore") -> Any:
+    from auditor.corpus.stats import scan_corpus
+
+    return scan_corpus(store.view, store.inputs.corpus, store.inputs.corpus_options, progress=store.progress, label="corpus")
+
+
+def _model_corpus_stats(store: "AnalysisStore") -> Any:
+    from auditor.corpus.stats import scan_corpus
+
+    return scan_corpus(
+        store.view, store.inputs.model_corpus, store.inputs.corpus_options, progress=store.progress, label="model corpus"
+    )
+
+
 ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
     "vocabulary": _vocabulary,
+    "corpus_stats": _corpus_stats,  # over inputs.corpus (auditor/corpus/stats.py)
+    "model_corpus_stats": _model_corpus_stats,  # the same over inputs.model_corpus
 }
 
 

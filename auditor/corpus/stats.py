@@ -1,0 +1,589 @@
+"""Corpus token statistics in one streaming pass, with state the size of the vocabulary.
+
+Per token id: standalone occurrences, uses (occurrences plus appearances inside the
+merge trees of the tokens that occur: a BPE token built from "Magik" + "arp" uses both),
+the number of documents it occurs in and is used in, and the document holding most of
+its uses with that count. Besides: the documents whose `decode(encode(doc)) != doc`
+(count and the first differing span of a few), how many tokens are the unknown token,
+and which characters become unknown or vanish.
+
+Documents are encoded in batches with the view's batch encoder (all cores); the
+per-batch counting is numpy on flat arrays. A document longer than `CHUNK_CHARS` is
+encoded in pieces cut after a newline (or a space), so one enormous document never
+needs the memory of its whole encoding; tokens that would span a cut may differ.
+
+Two scans of consecutive shards merge exactly (`CorpusStats.merge`): counts add, the
+other shard's document numbers shift by this shard's document count, and ties for the
+top document go to the earlier document, as in one scan of the whole.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from auditor.corpus import Document
+from auditor.corpus.reader import ReadReport, check_usable, iter_documents
+from auditor.errors import UserError
+from auditor.escape import escape_text
+from auditor.loaders.view import TokenizerView, TokenKind
+
+CHUNK_CHARS = 1 << 20  # longest piece of a document encoded at once
+BATCH_DOCS = 512
+BATCH_CHARS = 1 << 21
+SNIPPET_CHARS = 60
+MAX_LOSSY_EXAMPLES = 10
+PROGRESS_EVERY_S = 0.5
+OPTION_KEYS = ("text_field", "doc_per_line", "max_documents")
+
+_ARRAYS = ("occurrences", "uses", "documents", "use_documents", "top_document", "top_count")
+
+
+@dataclass(frozen=True)
+class DocRef:
+    """A document a finding can point at: its locator and the start of its text, escaped."""
+
+    ordinal: int  # position in the scanned stream (0-based)
+    locator: str
+    snippet: str
+
+
+@dataclass(frozen=True)
+class LossyExample:
+    """A document whose round trip differs, with the first differing span of each side."""
+
+    ordinal: int
+    locator: str
+    offset: int  # character offset of the first difference
+    original: str  # escaped
+    decoded: str  # escaped
+
+
+def snippet(text: str, start: int = 0, width: int = SNIPPET_CHARS) -> str:
+    """An escaped excerpt of `text` from `start`, with '…' where it was cut."""
+    lo = max(0, start)
+    part = escape_text(text[lo : lo + width])
+    return ("…" if lo > 0 else "") + part + ("…" if lo + width < len(text) else "")
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    """The corpus facts rules read. Arrays are indexed by token id (length vocab_size)."""
+
+    vocab_size: int
+    occurrences: np.ndarray  # int64: standalone occurrences
+    uses: np.ndarray  # int64: occurrences + appearances inside occurring tokens' merge trees
+    documents: np.ndarray  # int64: documents with a standalone occurrence
+    use_documents: np.ndarray  # int64: documents using the token (standalone or inside)
+    top_document: np.ndarray  # int64: ordinal of the document with most uses, -1 if unused
+    top_count: np.ndarray  # int64: the uses in that document
+    n_documents: int = 0
+    n_tokens: int = 0
+    n_chars: int = 0
+    chunked_documents: int = 0  # documents longer than CHUNK_CHARS, encoded in pieces
+    doc_table: Mapping[int, DocRef] = field(default_factory=dict)  # ordinal -> ref, for top documents
+    lossy_documents: int = 0
+    lossy_examples: tuple[LossyExample, ...] = ()
+    unk_tokens: int = 0
+    unk_chars: Mapping[str, int] = field(default_factory=dict)  # character -> occurrences made unknown
+    dropped_chars: Mapping[str, int] = field(default_factory=dict)  # character -> occurrences lost
+    changed_chars: Mapping[str, int] = field(default_factory=dict)  # character -> occurrences changed
+    read: ReadReport = field(default_factory=ReadReport)
+    merge_tree: bool = False  # whether inside-merge-tree uses were counted
+
+    # --- what rules ask ---
+
+    def doc(self, ordinal: int) -> DocRef | None:
+        return self.doc_table.get(int(ordinal))
+
+    def top_share(self) -> np.ndarray:
+        """Per id, the share of its uses held by its top document (0 when unused)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(self.uses > 0, self.top_count / np.maximum(self.uses, 1), 0.0)
+        return share
+
+    def unk_char_total(self) -> int:
+        return int(sum(self.unk_chars.values()))
+
+    def dropped_char_total(self) -> int:
+        return int(sum(self.dropped_chars.values()))
+
+    # --- merging shards ---
+
+    def merge(self, other: "CorpusStats") -> "CorpusStats":
+        """Statistics of `self`'s documents followed by `other`'s (exact)."""
+        if other.vocab_size != self.vocab_size:
+            raise ValueError("cannot merge statistics of different vocabularies")
+        shift = self.n_documents
+        other_top = np.where(other.top_document >= 0, other.top_document + shift, -1)
+        take_other = other.top_count > self.top_count  # ties: the earlier document (self) wins
+        top_document = np.where(take_other, other_top, self.top_document)
+        top_count = np.where(take_other, other.top_count, self.top_count)
+        table = dict(self.doc_table)
+        for ordinal, ref in other.doc_table.items():
+            table[ordinal + shift] = replace(ref, ordinal=ordinal + shift)
+        table = _prune(table, top_document)
+        examples = list(self.lossy_examples) + [
+            replace(e, ordinal=e.ordinal + shift) for e in other.lossy_examples
+        ]
+        return CorpusStats(
+            vocab_size=self.vocab_size,
+            occurrences=self.occurrences + other.occurrences,
+            uses=self.uses + other.uses,
+            documents=self.documents + other.documents,
+            use_documents=self.use_documents + other.use_documents,
+            top_document=top_document,
+            top_count=top_count,
+            n_documents=self.n_documents + other.n_documents,
+            n_tokens=self.n_tokens + other.n_tokens,
+            n_chars=self.n_chars + other.n_chars,
+            chunked_documents=self.chunked_documents + other.chunked_documents,
+            doc_table=table,
+            lossy_documents=self.lossy_documents + other.lossy_documents,
+            lossy_examples=tuple(examples[:MAX_LOSSY_EXAMPLES]),
+            unk_tokens=self.unk_tokens + other.unk_tokens,
+            unk_chars=dict(Counter(self.unk_chars) + Counter(other.unk_chars)),
+            dropped_chars=dict(Counter(self.dropped_chars) + Counter(other.dropped_chars)),
+            changed_chars=dict(Counter(self.changed_chars) + Counter(other.changed_chars)),
+            read=self.read.merge(other.read),
+            merge_tree=self.merge_tree and other.merge_tree,
+        )
+
+    # --- the shared cache (auditor/cache.py) ---
+
+    def to_cache(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        doc = {
+            "vocab_size": self.vocab_size,
+            "n_documents": self.n_documents,
+            "n_tokens": self.n_tokens,
+            "n_chars": self.n_chars,
+            "chunked_documents": self.chunked_documents,
+            "doc_table": [[r.ordinal, r.locator, r.snippet] for _, r in sorted(self.doc_table.items())],
+            "lossy_documents": self.lossy_documents,
+            "lossy_examples": [[e.ordinal, e.locator, e.offset, e.original, e.decoded] for e in self.lossy_examples],
+            "unk_tokens": self.unk_tokens,
+            "unk_chars": dict(self.unk_chars),
+            "dropped_chars": dict(self.dropped_chars),
+            "changed_chars": dict(self.changed_chars),
+            "read": self.read.to_dict(),
+            "merge_tree": self.merge_tree,
+        }
+        return doc, {name: getattr(self, name) for name in _ARRAYS}
+
+    @classmethod
+    def from_cache(cls, doc: Mapping[str, Any], arrays: Mapping[str, Any]) -> "CorpusStats":
+        return cls(
+            vocab_size=int(doc["vocab_size"]),
+            **{name: np.asarray(arrays[name], dtype=np.int64) for name in _ARRAYS},
+            n_documents=int(doc["n_documents"]),
+            n_tokens=int(doc["n_tokens"]),
+            n_chars=int(doc["n_chars"]),
+            chunked_documents=int(doc["chunked_documents"]),
+            doc_table={int(o): DocRef(int(o), loc, snip) for o, loc, snip in doc["doc_table"]},
+            lossy_documents=int(doc["lossy_documents"]),
+            lossy_examples=tuple(LossyExample(int(o), loc, int(off), a, b) for o, loc, off, a, b in doc["lossy_examples"]),
+            unk_tokens=int(doc["unk_tokens"]),
+            unk_chars={k: int(v) for k, v in doc["unk_chars"].items()},
+            dropped_chars={k: int(v) for k, v in doc["dropped_chars"].items()},
+            changed_chars={k: int(v) for k, v in doc["changed_chars"].items()},
+            read=ReadReport.from_dict(doc["read"]),
+            merge_tree=bool(doc["merge_tree"]),
+        )
+
+    # --- the report ---
+
+    def report_section(self) -> dict[str, Any]:
+        def top(chars: Mapping[str, int], n: int = 10) -> list[dict[str, Any]]:
+            ranked = sorted(chars.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+            return [{"char": escape_text(c), "codepoint": f"U+{ord(c):04X}", "count": k} for c, k in ranked]
+
+        unk_chars = self.unk_char_total()
+        dropped = self.dropped_char_total()
+        return {
+            "documents": self.n_documents,
+            "tokens": self.n_tokens,
+            "characters": self.n_chars,
+            "tokens_per_document": round(self.n_tokens / self.n_documents, 3) if self.n_documents else 0.0,
+            "chunked_documents": self.chunked_documents,
+            "tokens_seen": int(np.count_nonzero(self.occurrences)),
+            "tokens_used_inside_only": int(np.count_nonzero((self.occurrences == 0) & (self.uses > 0))),
+            "merge_tree_counted": self.merge_tree,
+            "unk_tokens": self.unk_tokens,
+            "unk_token_rate": round(self.unk_tokens / self.n_tokens, 6) if self.n_tokens else 0.0,
+            "unk_char_rate": round(unk_chars / self.n_chars, 6) if self.n_chars else 0.0,
+            "dropped_char_rate": round(dropped / self.n_chars, 6) if self.n_chars else 0.0,
+            "unk_chars": top(self.unk_chars),
+            "dropped_chars": top(self.dropped_chars),
+            "lossy_documents": self.lossy_documents,
+            "read": self.read.to_dict(),
+        }
+
+
+def _prune(table: Mapping[int, DocRef], top_document: np.ndarray) -> dict[int, DocRef]:
+    keep = set(np.unique(top_document[top_document >= 0]).tolist())
+    return {o: r for o, r in table.items() if o in keep}
+
+
+# ---------------------------------------------------------------- merge trees
+
+
+def merge_parents(view: TokenizerView) -> dict[int, tuple[int, int]] | None:
+    """Per token id, the pair it is merged from (its first merge), or None without merges.
+
+    BPE formats with merges give them; SentencePiece BPE only ranks its pieces, so the
+    pair is derived: both halves must be pieces made before this one (single characters
+    always are), and the split whose later half came earliest wins.
+    """
+    if view.model_type != "bpe":
+        return None
+    merges = view.bpe_merges()
+    parents: dict[int, tuple[int, int]] = {}
+    if merges is not None:
+        for left, right, merged in merges:
+            if merged not in parents and merged != left and merged != right:
+                parents[merged] = (left, right)
+        return parents
+    if not view.config.get("metaspace"):
+        return None
+    index = {p: i for i, p in enumerate(view.pieces) if p is not None and view.kinds[i] == TokenKind.NORMAL}
+
+    def rank(piece: str) -> int:
+        return -1 if len(piece) == 1 else index[piece]
+
+    for piece, tid in index.items():
+        if len(piece) < 2:
+            continue
+        best: tuple[int, int, int] | None = None
+        for k in range(1, len(piece)):
+            a, b = piece[:k], piece[k:]
+            if a in index and b in index:
+                ra, rb = rank(a), rank(b)
+                if ra < tid and rb < tid and (best is None or max(ra, rb) < best[0]):
+                    best = (max(ra, rb), index[a], index[b])
+        if best is not None:
+            parents[tid] = (best[1], best[2])
+    return parents
+
+
+@dataclass(frozen=True)
+class MergeTree:
+    """Per token, every token inside its merge tree (with multiplicity), as CSR arrays."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    @classmethod
+    def build(cls, parents: Mapping[int, tuple[int, int]], size: int) -> "MergeTree":
+        inside: dict[int, list[int]] = {}
+
+        def expand(t: int, active: set[int]) -> list[int]:
+            if t in inside:
+                return inside[t]
+            pair = parents.get(t)
+            if pair is None or t in active:  # leaves, and a cycle in corrupt merges
+                inside[t] = []
+                return inside[t]
+            active.add(t)
+            out: list[int] = []
+            for child in pair:
+                if 0 <= child < size:
+                    out.append(child)
+                    out.extend(expand(child, active))
+            active.discard(t)
+            inside[t] = out
+            return out
+
+        lengths = np.zeros(size, dtype=np.int64)
+        parts: list[list[int]] = []
+        for t in range(size):
+            got = expand(t, set()) if t in parents else []
+            lengths[t] = len(got)
+            parts.append(got)
+        indptr = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        indices = np.fromiter((i for p in parts for i in p), dtype=np.int64, count=int(indptr[-1]))
+        return cls(indptr=indptr, indices=indices)
+
+
+# ---------------------------------------------------------------- the scan
+
+
+def split_long(text: str, limit: int = CHUNK_CHARS) -> list[str]:
+    """Cut `text` into pieces of at most `limit` characters, after a newline or a space when
+    one lies in the second half of the window."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    start = 0
+    n = len(text)
+    while n - start > limit:
+        end = start + limit
+        cut = text.rfind("\n", start + limit // 2, end)
+        if cut < 0:
+            cut = text.rfind(" ", start + limit // 2, end)
+        cut = end if cut < 0 else cut + 1
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    return pieces
+
+
+def _first_difference(a: str, b: str) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    if a[:hi] == b[:hi]:
+        return hi
+    while hi - lo > 1:  # invariant: a[:lo] == b[:lo], a[:hi] != b[:hi]
+        mid = (lo + hi) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+class _Scanner:
+    """Accumulates one stream of documents into CorpusStats."""
+
+    def __init__(self, view: TokenizerView, tree: MergeTree | None) -> None:
+        size = view.vocab_size
+        self.view = view
+        self.size = size
+        self.tree = tree
+        self.arrays = {name: np.zeros(size, dtype=np.int64) for name in _ARRAYS}
+        self.arrays["top_document"][:] = -1
+        self.unk_ids = np.array(
+            sorted({i for i, k in enumerate(view.kinds) if k == TokenKind.UNKNOWN} | ({view.unk_id} if view.unk_id is not None else set())),
+            dtype=np.int64,
+        )
+        self.n_documents = 0
+        self.n_tokens = 0
+        self.n_chars = 0
+        self.chunked = 0
+        self.table: dict[int, DocRef] = {}
+        self.lossy = 0
+        self.examples: list[LossyExample] = []
+        self.unk_tokens = 0
+        self.char_status: dict[str, int] = {}  # 0 fine, 1 unknown, 2 dropped, 3 changed
+        self.char_counts: tuple[Counter, Counter, Counter] = (Counter(), Counter(), Counter())
+
+    def add_batch(self, docs: Sequence[Document]) -> int:
+        """Count one batch; returns the number of tokens it held."""
+        pieces: list[str] = []
+        owner: list[int] = []
+        for k, d in enumerate(docs):
+            parts = split_long(d.text)
+            if len(parts) > 1:
+                self.chunked += 1
+            pieces.extend(parts)
+            owner.extend([k] * len(parts))
+        encoded = self.view.encode_batch(pieces)
+        decoded = self.view.decode_batch(encoded)
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+        total = int(lengths.sum())
+        ids = np.fromiter((i for e in encoded for i in e), dtype=np.int64, count=total)
+        doc_of_piece = np.asarray(owner, dtype=np.int64)
+        doc_idx = np.repeat(doc_of_piece, lengths)
+        base = self.n_documents
+        self._count(ids, doc_idx, docs, base)
+        # Round trip and unknown characters, per document (pieces of one document in order).
+        bad_docs: set[int] = set()
+        for p, (text, back) in enumerate(zip(pieces, decoded)):
+            if text != back:
+                bad_docs.add(owner[p])
+        if len(self.unk_ids):
+            has_unk = np.isin(ids, self.unk_ids)
+            self.unk_tokens += int(has_unk.sum())
+            bad_docs.update(np.unique(doc_idx[has_unk]).tolist())
+        if bad_docs:
+            first_piece = np.searchsorted(doc_of_piece, np.arange(len(docs) + 1)).tolist()
+            for k in sorted(bad_docs):
+                lo, hi = first_piece[k], first_piece[k + 1]
+                self._explain(docs[k], base + k, pieces[lo:hi], decoded[lo:hi])
+        self.n_documents += len(docs)
+        self.n_tokens += total
+        self.n_chars += sum(len(d.text) for d in docs)
+        return total
+
+    def _count(self, ids: np.ndarray, doc_idx: np.ndarray, docs: Sequence[Document], base: int) -> None:
+        a = self.arrays
+        size = self.size
+        if not len(ids):
+            return
+        a["occurrences"] += np.bincount(ids, minlength=size)
+        key, counts = np.unique(doc_idx * size + ids, return_counts=True)
+        d, t = np.divmod(key, size)
+        a["documents"] += np.bincount(t, minlength=size)
+        if self.tree is not None:
+            sizes = self.tree.sizes[t]
+            n_inner = int(sizes.sum())
+            if n_inner:
+                starts = np.repeat(self.tree.indptr[t], sizes)
+                offsets = np.arange(n_inner, dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+                inner = self.tree.indices[starts + offsets]
+                all_d = np.concatenate([d, np.repeat(d, sizes)])
+                all_t = np.concatenate([t, inner])
+                all_w = np.concatenate([counts, np.repeat(counts, sizes)])
+                key, inv = np.unique(all_d * size + all_t, return_inverse=True)
+                counts = np.bincount(inv.ravel(), weights=all_w).astype(np.int64)
+                d, t = np.divmod(key, size)
+        a["use_documents"] += np.bincount(t, minlength=size)
+        a["uses"] += np.bincount(t, weights=counts, minlength=size).astype(np.int64)
+        # The document with most uses per token in this batch; ties to the earlier document.
+        order = np.lexsort((d, -counts, t))
+        t_s, d_s, c_s = t[order], d[order], counts[order]
+        first = np.ones(len(t_s), dtype=bool)
+        first[1:] = t_s[1:] != t_s[:-1]
+        t_b, d_b, c_b = t_s[first], d_s[first], c_s[first]
+        better = c_b > a["top_count"][t_b]
+        if better.any():
+            tb, db = t_b[better], d_b[better]
+            a["top_document"][tb] = base + db
+            a["top_count"][tb] = c_b[better]
+            for k in np.unique(db).tolist():
+                doc = docs[k]
+                self.table[base + k] = DocRef(base + k, doc.locator, snippet(doc.text))
+            if len(self.table) > 2 * size + 4096:
+                self.table = _prune(self.table, a["top_document"])
+
+    def _explain(self, doc: Document, ordinal: int, parts: list[str], backs: list[str]) -> None:
+        """A lossy or unknown-holding document: the first differing span, the characters at fault."""
+        offset = 0
+        for text, back in zip(parts, backs):
+            if text != back:
+                i = _first_difference(text, back)
+                self.lossy += 1
+                if len(self.examples) < MAX_LOSSY_EXAMPLES:
+                    start = max(0, i - 10)
+                    self.examples.append(
+                        LossyExample(ordinal, doc.locator, offset + i, snippet(text, start, 40), snippet(back, start, 40))
+                    )
+                break
+            offset += len(text)
+        chars = set(doc.text)
+        todo = sorted(c for c in chars if c not in self.char_status)
+        if todo:
+            unk = set(self.unk_ids.tolist())
+            encoded = self.view.encode_batch(todo)
+            for ch, enc, back in zip(todo, encoded, self.view.decode_batch(encoded)):
+                if any(i in unk for i in enc):
+                    self.char_status[ch] = 1
+                elif not enc or not back:
+                    self.char_status[ch] = 2
+                elif back != ch:
+                    self.char_status[ch] = 3
+                else:
+                    self.char_status[ch] = 0
+        for ch in chars:
+            status = self.char_status[ch]
+            if status:
+                self.char_counts[status - 1][ch] += doc.text.count(ch)
+
+    def result(self, read: ReadReport) -> CorpusStats:
+        a = self.arrays
+        return CorpusStats(
+            vocab_size=self.size,
+            **a,
+            n_documents=self.n_documents,
+            n_tokens=self.n_tokens,
+            n_chars=self.n_chars,
+            chunked_documents=self.chunked,
+            doc_table=_prune(self.table, a["top_document"]),
+            lossy_documents=self.lossy,
+            lossy_examples=tuple(self.examples),
+            unk_tokens=self.unk_tokens,
+            unk_chars=dict(self.char_counts[0]),
+            dropped_chars=dict(self.char_counts[1]),
+            changed_chars=dict(self.char_counts[2]),
+            read=read,
+            merge_tree=self.tree is not None,
+        )
+
+
+def merge_tree_of(view: TokenizerView) -> MergeTree | None:
+    parents = merge_parents(view)
+    return None if not parents else MergeTree.build(parents, view.vocab_size)
+
+
+def scan_documents(
+    view: TokenizerView,
+    documents: Iterable[Document],
+    *,
+    read: ReadReport | None = None,
+    progress: Callable[[str], None] | None = None,
+    label: str = "corpus",
+    tree: MergeTree | None | bool = True,
+) -> CorpusStats:
+    """Statistics of `documents` under `view` (one pass; `tree=True` builds the merge tree)."""
+    if tree is True:
+        tree = merge_tree_of(view)
+    elif tree is False:
+        tree = None
+    scanner = _Scanner(view, tree)
+    say = progress or (lambda _msg: None)
+    started = last = time.monotonic()
+    batch: list[Document] = []
+    chars = 0
+
+    def flush() -> None:
+        nonlocal last, chars
+        scanner.add_batch(batch)
+        batch.clear()
+        chars = 0
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY_S:
+            last = now
+            spent = max(now - started, 1e-9)
+            say(
+                f"{label}: {scanner.n_documents} documents, {scanner.n_tokens} tokens "
+                f"({scanner.n_documents / spent:,.0f} documents/s, {scanner.n_tokens / spent:,.0f} tokens/s)"
+            )
+
+    for doc in documents:
+        batch.append(doc)
+        chars += len(doc.text)
+        if len(batch) >= BATCH_DOCS or chars >= BATCH_CHARS:
+            flush()
+    if batch:
+        flush()
+    return scanner.result(read if read is not None else ReadReport())
+
+
+def corpus_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated reader options (text_field, doc_per_line, max_documents)."""
+    unknown = sorted(set(options) - set(OPTION_KEYS))
+    if unknown:
+        raise UserError(f"unknown corpus option(s): {', '.join(unknown)}; known: {', '.join(OPTION_KEYS)}")
+    out: dict[str, Any] = {"text_field": "text", "doc_per_line": False, "max_documents": None}
+    out.update({k: v for k, v in options.items() if v is not None})
+    if not isinstance(out["text_field"], str) or not out["text_field"]:
+        raise UserError("--text-field must be a non-empty field name")
+    n = out["max_documents"]
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise UserError(f"--max-documents must be a positive integer, got {n!r}")
+    out["doc_per_line"] = bool(out["doc_per_line"])
+    return out
+
+
+def scan_corpus(
+    view: TokenizerView,
+    paths: Sequence[str],
+    options: Mapping[str, Any] | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    label: str = "corpus",
+) -> CorpusStats:
+    """Read `paths` with the reader options and scan them; UserError when nothing was usable."""
+    opts = corpus_options(options or {})
+    read = ReadReport()
+    docs = iter_documents(list(paths), report=read, **opts)
+    stats = scan_documents(view, docs, read=read, progress=progress, label=label)
+    check_usable(read, paths, label)
+    return stats
