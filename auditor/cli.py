@@ -154,6 +154,17 @@ def lint(
     rule_option: Annotated[
         Optional[list[str]], typer.Option("--rule-option", metavar="RULE.OPTION=VALUE", help="Rule option as RULE.OPTION=VALUE (repeatable).")
     ] = None,
+    corpus: Annotated[
+        Optional[list[str]], typer.Option("--corpus", metavar="PATH", help="Corpus the tokenizer was trained on: file, folder or glob of JSONL/JSON, Parquet, text (gz/bz2/zst) or a save_to_disk dataset (repeatable).")
+    ] = None,
+    model_corpus: Annotated[
+        Optional[list[str]], typer.Option("--model-corpus", metavar="PATH", help="A sample of the model's training data, read like --corpus (repeatable).")
+    ] = None,
+    text_field: Annotated[str, typer.Option("--text-field", metavar="NAME", help="Field (column) holding the text in JSON and Parquet corpora.")] = "text",
+    doc_per_line: Annotated[bool, typer.Option("--doc-per-line", help="Plain-text corpora: one document per line (default: one per file).")] = False,
+    max_documents: Annotated[
+        Optional[int], typer.Option("--max-documents", metavar="N", min=1, help="Read only the first N documents of each corpus (a deterministic sample).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
@@ -178,8 +189,20 @@ def lint(
         load_options = LoadOptions(
             preset=preset, pattern=pattern, specials=dict(parse_special(s) for s in special or [])
         )
+        from auditor.inputs import RunInputs
+
+        inputs = RunInputs(
+            corpus=tuple(corpus or ()),
+            model_corpus=tuple(model_corpus or ()),
+            corpus_options={"text_field": text_field, "doc_per_line": doc_per_line, "max_documents": max_documents},
+        )
         with _progress(_progress_wanted(quiet, no_progress)) as say:
-            result = run_lint(paths, rules, load_options=load_options, progress=say)
+            result = run_lint(paths, rules, load_options=load_options, inputs=inputs, progress=say)
+        if not quiet:
+            from auditor.corpus.stats import read_warnings
+
+            for line in read_warnings(result.artifacts):
+                typer.echo(f"tokaudit: warning: {line}", err=True)
         report = render(result, output_format.value, fail_on=fail_on.value)
         if output is not None:
             try:

@@ -1,10 +1,15 @@
 """Built-in rules, one module per rule, grouped by family (vocabulary/, ...).
 
-Codes are stable and never reused: V = vocabulary (tokenizer only).
+Codes are stable and never reused: V = vocabulary (tokenizer only), C = corpus.
 """
 
 from __future__ import annotations
 
+from rules.corpus.lossy_round_trip import LossyRoundTrip
+from rules.corpus.scaffold import ScaffoldToken
+from rules.corpus.single_document import SingleDocumentMerge
+from rules.corpus.unknown_rate import UnknownTokenRate
+from rules.corpus.unseen import UnseenToken
 from rules.vocabulary.byte_coverage import MissingByteCoverage
 from rules.vocabulary.duplicate_bytes import DuplicateTokenBytes
 from rules.vocabulary.id_gaps import VocabularyIdGap
@@ -21,4 +26,9 @@ BUILTIN_RULES = (
     MissingByteCoverage,
     ReservedToken,
     VocabularyIdGap,
+    SingleDocumentMerge,
+    ScaffoldToken,
+    UnseenToken,
+    LossyRoundTrip,
+    UnknownTokenRate,
 )

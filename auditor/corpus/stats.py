@@ -92,6 +92,7 @@ class CorpusStats:
     unk_chars: Mapping[str, int] = field(default_factory=dict)  # character -> occurrences made unknown
     dropped_chars: Mapping[str, int] = field(default_factory=dict)  # character -> occurrences lost
     changed_chars: Mapping[str, int] = field(default_factory=dict)  # character -> occurrences changed
+    char_first_doc: Mapping[str, str] = field(default_factory=dict)  # bad character -> first document's locator
     read: ReadReport = field(default_factory=ReadReport)
     merge_tree: bool = False  # whether inside-merge-tree uses were counted
 
@@ -111,6 +112,21 @@ class CorpusStats:
 
     def dropped_char_total(self) -> int:
         return int(sum(self.dropped_chars.values()))
+
+    def where(self, token_id: int) -> dict[str, Any]:
+        """Where a token is used: counts and its top document (locator and snippet)."""
+        ref = self.doc(int(self.top_document[token_id]))
+        uses = int(self.uses[token_id])
+        return {
+            "occurrences": int(self.occurrences[token_id]),
+            "uses": uses,
+            "documents": int(self.documents[token_id]),
+            "use_documents": int(self.use_documents[token_id]),
+            "top_document": ref.locator if ref else None,
+            "top_count": int(self.top_count[token_id]),
+            "top_share": round(int(self.top_count[token_id]) / uses, 4) if uses else 0.0,
+            "snippet": ref.snippet if ref else None,
+        }
 
     # --- merging shards ---
 
@@ -149,6 +165,7 @@ class CorpusStats:
             unk_chars=dict(Counter(self.unk_chars) + Counter(other.unk_chars)),
             dropped_chars=dict(Counter(self.dropped_chars) + Counter(other.dropped_chars)),
             changed_chars=dict(Counter(self.changed_chars) + Counter(other.changed_chars)),
+            char_first_doc={**other.char_first_doc, **self.char_first_doc},
             read=self.read.merge(other.read),
             merge_tree=self.merge_tree and other.merge_tree,
         )
@@ -169,6 +186,7 @@ class CorpusStats:
             "unk_chars": dict(self.unk_chars),
             "dropped_chars": dict(self.dropped_chars),
             "changed_chars": dict(self.changed_chars),
+            "char_first_doc": dict(self.char_first_doc),
             "read": self.read.to_dict(),
             "merge_tree": self.merge_tree,
         }
@@ -190,6 +208,7 @@ class CorpusStats:
             unk_chars={k: int(v) for k, v in doc["unk_chars"].items()},
             dropped_chars={k: int(v) for k, v in doc["dropped_chars"].items()},
             changed_chars={k: int(v) for k, v in doc["changed_chars"].items()},
+            char_first_doc=dict(doc["char_first_doc"]),
             read=ReadReport.from_dict(doc["read"]),
             merge_tree=bool(doc["merge_tree"]),
         )
@@ -229,6 +248,17 @@ def _prune(table: Mapping[int, DocRef], top_document: np.ndarray) -> dict[int, D
 
 
 # ---------------------------------------------------------------- merge trees
+
+
+def learned_mask(view: TokenizerView) -> np.ndarray:
+    """Per id, whether training learned it: a normal token longer than one unit of the
+    base alphabet (one byte for byte-level BPE, one character otherwise)."""
+    mask = np.zeros(view.vocab_size, dtype=bool)
+    for i, (kind, tb) in enumerate(zip(view.kinds, view.token_bytes)):
+        if kind != TokenKind.NORMAL or tb is None:
+            continue
+        mask[i] = len(tb) > 1 if view.byte_level else len(tb.decode("utf-8", "replace")) > 1
+    return mask
 
 
 def merge_parents(view: TokenizerView) -> dict[int, tuple[int, int]] | None:
@@ -373,6 +403,7 @@ class _Scanner:
         self.unk_tokens = 0
         self.char_status: dict[str, int] = {}  # 0 fine, 1 unknown, 2 dropped, 3 changed
         self.char_counts: tuple[Counter, Counter, Counter] = (Counter(), Counter(), Counter())
+        self.char_first: dict[str, str] = {}
 
     def add_batch(self, docs: Sequence[Document]) -> int:
         """Count one batch; returns the number of tokens it held."""
@@ -475,8 +506,12 @@ class _Scanner:
             for ch, enc, back in zip(todo, encoded, self.view.decode_batch(encoded)):
                 if any(i in unk for i in enc):
                     self.char_status[ch] = 1
-                elif not enc or not back:
+                elif (not enc or not back) and not ch.isspace():
+                    # Whitespace that encodes to nothing is the pre-tokenizer's separator
+                    # (the decoder puts it back); its loss shows in the round trip instead.
                     self.char_status[ch] = 2
+                elif not enc or not back:
+                    self.char_status[ch] = 0
                 elif back != ch:
                     self.char_status[ch] = 3
                 else:
@@ -485,6 +520,7 @@ class _Scanner:
             status = self.char_status[ch]
             if status:
                 self.char_counts[status - 1][ch] += doc.text.count(ch)
+                self.char_first.setdefault(ch, doc.locator)
 
     def result(self, read: ReadReport) -> CorpusStats:
         a = self.arrays
@@ -502,6 +538,7 @@ class _Scanner:
             unk_chars=dict(self.char_counts[0]),
             dropped_chars=dict(self.char_counts[1]),
             changed_chars=dict(self.char_counts[2]),
+            char_first_doc=dict(self.char_first),
             read=read,
             merge_tree=self.tree is not None,
         )
@@ -587,3 +624,22 @@ def scan_corpus(
     stats = scan_documents(view, docs, read=read, progress=progress, label=label)
     check_usable(read, paths, label)
     return stats
+
+
+def read_warnings(artifacts: Iterable[Any]) -> list[str]:
+    """One line per corpus that had bad records or unreadable files (from report sections),
+    said once even when several tokenizers read the same corpus."""
+    out: list[str] = []
+    for art in artifacts:
+        for name, label in (("corpus_stats", "corpus"), ("model_corpus_stats", "model corpus")):
+            read = (getattr(art, "sections", None) or {}).get(name, {}).get("read")
+            if not read or not (read["bad_records"] or read["unreadable_files"]):
+                continue
+            report = ReadReport.from_dict(read)
+            line = f"{label}: {report.summary()}"
+            examples = [loc for r in sorted(report.bad_examples) for loc in report.bad_examples[r][:1]]
+            if examples:
+                line += f" (e.g. {', '.join(examples[:3])})"
+            if line not in out:
+                out.append(line)
+    return out
