@@ -346,9 +346,10 @@ class MergeTree:
 # ---------------------------------------------------------------- the scan
 
 
-def split_long(text: str, limit: int = CHUNK_CHARS) -> list[str]:
-    """Cut `text` into pieces of at most `limit` characters, after a newline or a space when
-    one lies in the second half of the window."""
+def split_long(text: str, limit: int | None = None) -> list[str]:
+    """Cut `text` into pieces of at most `limit` (default CHUNK_CHARS) characters, after a
+    newline or a space when one lies in the second half of the window."""
+    limit = CHUNK_CHARS if limit is None else limit
     if len(text) <= limit:
         return [text]
     pieces: list[str] = []

@@ -1,0 +1,188 @@
+"""Corpus statistics: exact against a per-document reference, shards merge exactly, cache round trip."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from auditor.cache import Cache
+from auditor.corpus import Document
+from auditor.corpus.reader import ReadReport
+from auditor.corpus.stats import (
+    CorpusStats,
+    MergeTree,
+    merge_parents,
+    scan_documents,
+    split_long,
+)
+from auditor.fixtures import byte_level_bpe, char_bpe, sentencepiece_bpe
+from auditor.loaders import load_tokenizer
+
+DOCS = [
+    "hello world, hello there",
+    "the world says hello",
+    "hello hello world",
+    "zqxv zqxv zqxv zqxv zqxv",
+    "a world of hello",
+    "hell is hello without o",
+    "once zqxv",
+    "",  # not yielded by the reader, but scan_documents must cope with odd input
+    "hello\r\nworld\r\n",
+]
+
+
+@pytest.fixture
+def view(write_tokenizer):
+    return load_tokenizer(write_tokenizer(byte_level_bpe(["hello", " world", " zqxv", "hell"])))
+
+
+def _docs(texts):
+    return [Document("c.jsonl", k + 1, t, "line") for k, t in enumerate(texts)]
+
+
+def _reference(view, texts):
+    """Per-document Python loops over the same definitions."""
+    size = view.vocab_size
+    parents = merge_parents(view) or {}
+
+    def inside(t):
+        out = []
+        for child in parents.get(t, ()):
+            out.append(child)
+            out.extend(inside(child))
+        return out
+
+    occ = np.zeros(size, np.int64)
+    uses = np.zeros(size, np.int64)
+    docs = np.zeros(size, np.int64)
+    use_docs = np.zeros(size, np.int64)
+    top_doc = np.full(size, -1, np.int64)
+    top_count = np.zeros(size, np.int64)
+    for d, text in enumerate(texts):
+        ids = view.encode(text)
+        per_doc = Counter()
+        for t in ids:
+            occ[t] += 1
+            per_doc[t] += 1
+            for s in inside(t):
+                per_doc[s] += 1
+        for t in set(ids):
+            docs[t] += 1
+        for t, c in per_doc.items():
+            uses[t] += c
+            use_docs[t] += 1
+            if c > top_count[t]:
+                top_count[t], top_doc[t] = c, d
+    return dict(occurrences=occ, uses=uses, documents=docs, use_documents=use_docs, top_document=top_doc, top_count=top_count)
+
+
+def _assert_same(a: CorpusStats, b: CorpusStats) -> None:
+    for name in ("occurrences", "uses", "documents", "use_documents", "top_document", "top_count"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.to_cache()[0] == b.to_cache()[0]
+
+
+def test_counts_match_a_per_document_reference(view, monkeypatch):
+    monkeypatch.setattr("auditor.corpus.stats.BATCH_DOCS", 3)  # several batches
+    stats = scan_documents(view, _docs(DOCS))
+    ref = _reference(view, DOCS)
+    for name, expected in ref.items():
+        assert np.array_equal(getattr(stats, name), expected), name
+    assert stats.merge_tree
+    assert stats.n_documents == len(DOCS)
+    assert stats.n_tokens == sum(len(view.encode(t)) for t in DOCS)
+    zqxv = view.encode(" zqxv")[0]
+    # " zqxv" is used in two documents, four of its five occurrences in the fourth one
+    assert (stats.documents[zqxv], stats.occurrences[zqxv], stats.top_count[zqxv]) == (2, 5, 4)
+    assert stats.doc(int(stats.top_document[zqxv])).locator == "c.jsonl:line 4"
+    he = view.encode("hel")[0]
+    assert stats.occurrences[he] == 0 and stats.uses[he] > 0  # only inside "hell"/"hello"
+
+
+def test_two_shards_merge_to_the_whole(view):
+    whole = scan_documents(view, _docs(DOCS))
+    for cut in (0, 1, 4, len(DOCS)):
+        docs = _docs(DOCS)
+        first = scan_documents(view, docs[:cut])
+        second = scan_documents(view, docs[cut:])
+        _assert_same(first.merge(second), whole)
+
+
+def test_merge_keeps_the_earlier_document_on_ties(view):
+    docs = _docs(["zqxv zqxv", "zqxv zqxv"])
+    whole = scan_documents(view, docs)
+    merged = scan_documents(view, docs[:1]).merge(scan_documents(view, docs[1:]))
+    tid = view.encode("zqxv")[0]
+    assert whole.top_document[tid] == merged.top_document[tid] == 0
+
+
+def test_cache_round_trip(view, tmp_path):
+    stats = scan_documents(view, _docs(DOCS), read=ReadReport(files=1, documents=len(DOCS)))
+    cache = Cache(tmp_path / "cache")
+    key = Cache.key("corpus_stats", "x")
+    doc, arrays = stats.to_cache()
+    cache.store("corpus_stats", key, doc, arrays)
+    loaded = cache.load("corpus_stats", key)
+    assert loaded is not None
+    back = CorpusStats.from_cache(*loaded)
+    _assert_same(back, stats)
+    assert back.report_section() == stats.report_section()
+
+
+def test_report_section_is_json_and_deterministic(view):
+    a = scan_documents(view, _docs(DOCS)).report_section()
+    b = scan_documents(view, _docs(DOCS)).report_section()
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    assert a["documents"] == len(DOCS) and a["tokens"] > 0
+
+
+def test_lossy_round_trip_and_unknown_characters(write_tokenizer):
+    lower = load_tokenizer(write_tokenizer(byte_level_bpe(["hello"], normalizer={"type": "Lowercase"})))
+    stats = scan_documents(lower, _docs(["hello", "say Hello"]))
+    assert stats.lossy_documents == 1
+    (ex,) = stats.lossy_examples
+    assert (ex.locator, ex.offset) == ("c.jsonl:line 2", 4)
+    assert ex.original.startswith("say H") and ex.decoded.startswith("say h")
+    assert stats.changed_chars == {"H": 1}
+
+    unk = load_tokenizer(write_tokenizer(char_bpe("abc", ["abc"]), name="unk.json"))
+    stats = scan_documents(unk, _docs(["abc", "abc xyx", "zz"]))
+    assert stats.unk_chars == {"x": 2, "y": 1, "z": 2}
+    assert stats.char_first_doc["z"] == "c.jsonl:line 2" or stats.char_first_doc["z"] == "c.jsonl:line 3"
+    assert stats.unk_tokens == 5
+    assert stats.dropped_chars == {}  # the separating space is not "dropped"
+
+
+def test_enormous_document_is_encoded_in_pieces(view, monkeypatch):
+    monkeypatch.setattr("auditor.corpus.stats.CHUNK_CHARS", 1000)
+    text = ("hello world zqxv\n" * 400) + "x" * 3000
+    seen = []
+    encode = view.backend.encode_batch
+    monkeypatch.setattr(view.backend, "encode_batch", lambda texts: (seen.extend(len(t) for t in texts), encode(texts))[1])
+    stats = scan_documents(view, _docs([text]))
+    assert stats.chunked_documents == 1
+    assert max(seen) <= 1000
+    pieces = split_long(text, 1000)
+    assert "".join(pieces) == text
+    assert all(p.endswith("\n") for p in pieces[:5])  # cut after a newline where there is one
+    assert len(pieces[-2]) == 1000  # no newline or space: a hard cut
+    assert stats.n_tokens == sum(len(view.encode(p)) for p in pieces)
+    assert stats.lossy_documents == 0
+
+
+def test_sentencepiece_bpe_merge_tree_is_derived(write_tokenizer):
+    view = load_tokenizer(write_tokenizer(sentencepiece_bpe(["hello"]), name="sp.model"))
+    parents = merge_parents(view)
+    pid = view.pieces.index
+    assert parents[pid("▁hello")] == (pid("▁hell"), pid("o"))
+    tree = MergeTree.build(parents, view.vocab_size)
+    inside = tree.indices[tree.indptr[pid("▁hel")] : tree.indptr[pid("▁hel") + 1]].tolist()
+    assert sorted(inside) == sorted([pid(p) for p in ("▁he", "l", "▁h", "e", "▁", "h")])
+
+
+def test_merge_tree_survives_cyclic_merges():
+    tree = MergeTree.build({2: (3, 0), 3: (2, 1)}, 4)  # corrupt: 2 and 3 build each other
+    assert tree.indptr[-1] < 10
