@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -32,9 +32,12 @@ from auditor.errors import UserError
 from auditor.escape import escape_text
 from auditor.loaders.view import TokenizerView, TokenKind
 
-CHUNK_CHARS = 1 << 20  # longest piece of a document encoded at once
+# Memory follows the characters encoded at once (a tokenizers Encoding costs ~50 bytes
+# per token): a 20 MB document peaks near 110 MB with these, 540 MB with 1 MB pieces.
+CHUNK_CHARS = 1 << 16  # longest piece of a document encoded at once
+LONG_GROUP_CHARS = 1 << 19  # pieces of one long document encoded together
 BATCH_DOCS = 512
-BATCH_CHARS = 1 << 21
+BATCH_CHARS = 1 << 20
 SNIPPET_CHARS = 60
 MAX_LOSSY_EXAMPLES = 10
 PROGRESS_EVERY_S = 0.5
@@ -346,13 +349,10 @@ class MergeTree:
 # ---------------------------------------------------------------- the scan
 
 
-def split_long(text: str, limit: int | None = None) -> list[str]:
+def iter_pieces(text: str, limit: int | None = None) -> Iterator[str]:
     """Cut `text` into pieces of at most `limit` (default CHUNK_CHARS) characters, after a
     newline or a space when one lies in the second half of the window."""
     limit = CHUNK_CHARS if limit is None else limit
-    if len(text) <= limit:
-        return [text]
-    pieces: list[str] = []
     start = 0
     n = len(text)
     while n - start > limit:
@@ -361,10 +361,13 @@ def split_long(text: str, limit: int | None = None) -> list[str]:
         if cut < 0:
             cut = text.rfind(" ", start + limit // 2, end)
         cut = end if cut < 0 else cut + 1
-        pieces.append(text[start:cut])
+        yield text[start:cut]
         start = cut
-    pieces.append(text[start:])
-    return pieces
+    yield text[start:]
+
+
+def split_long(text: str, limit: int | None = None) -> list[str]:
+    return list(iter_pieces(text, limit))
 
 
 def _first_difference(a: str, b: str) -> int:
@@ -407,51 +410,101 @@ class _Scanner:
         self.char_first: dict[str, str] = {}
 
     def add_batch(self, docs: Sequence[Document]) -> int:
-        """Count one batch; returns the number of tokens it held."""
-        pieces: list[str] = []
-        owner: list[int] = []
-        for k, d in enumerate(docs):
-            parts = split_long(d.text)
-            if len(parts) > 1:
-                self.chunked += 1
-            pieces.extend(parts)
-            owner.extend([k] * len(parts))
-        encoded = self.view.encode_batch(pieces)
-        decoded = self.view.decode_batch(encoded)
-        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-        total = int(lengths.sum())
-        ids = np.fromiter((i for e in encoded for i in e), dtype=np.int64, count=total)
-        doc_of_piece = np.asarray(owner, dtype=np.int64)
-        doc_idx = np.repeat(doc_of_piece, lengths)
+        """Count one batch; returns the number of tokens it held.
+
+        Documents up to CHUNK_CHARS are encoded together; a longer one is encoded in
+        pieces, a few at a time, its counts gathered in one vocabulary-sized array, so
+        its memory is that of a few pieces, not of its whole encoding.
+        """
+        size = self.size
         base = self.n_documents
-        self._count(ids, doc_idx, docs, base)
-        # Round trip and unknown characters, per document (pieces of one document in order).
-        bad_docs: set[int] = set()
-        for p, (text, back) in enumerate(zip(pieces, decoded)):
-            if text != back:
-                bad_docs.add(owner[p])
-        if len(self.unk_ids):
-            has_unk = np.isin(ids, self.unk_ids)
-            self.unk_tokens += int(has_unk.sum())
-            bad_docs.update(np.unique(doc_idx[has_unk]).tolist())
-        if bad_docs:
-            first_piece = np.searchsorted(doc_of_piece, np.arange(len(docs) + 1)).tolist()
-            for k in sorted(bad_docs):
-                lo, hi = first_piece[k], first_piece[k + 1]
-                self._explain(docs[k], base + k, pieces[lo:hi], decoded[lo:hi])
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (doc, token, count), unique pairs
+        to_explain: dict[int, LossyExample | None] = {}
+        total = 0
+        short = [k for k, d in enumerate(docs) if len(d.text) <= CHUNK_CHARS]
+        if short:
+            texts = [docs[k].text for k in short]
+            encoded = self.view.encode_batch(texts)
+            decoded = self.view.decode_batch(encoded)
+            lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+            total += int(lengths.sum())
+            ids = np.fromiter((i for e in encoded for i in e), dtype=np.int64, count=int(lengths.sum()))
+            del encoded
+            doc_idx = np.repeat(np.asarray(short, dtype=np.int64), lengths)
+            key, counts = np.unique(doc_idx * size + ids, return_counts=True)
+            d, t = np.divmod(key, size)
+            parts.append((d, t, counts))
+            for k, text, back in zip(short, texts, decoded):
+                if text != back:
+                    to_explain[k] = self._difference(docs[k], base + k, text, back, 0)
+            if len(self.unk_ids):
+                has_unk = np.isin(ids, self.unk_ids)
+                self.unk_tokens += int(has_unk.sum())
+                for k in np.unique(doc_idx[has_unk]).tolist():
+                    to_explain.setdefault(k, None)
+        for k, doc in enumerate(docs):
+            if len(doc.text) > CHUNK_CHARS:
+                self.chunked += 1
+                counts_v, diff = self._long_document(doc, base + k)
+                t = np.flatnonzero(counts_v)
+                parts.append((np.full(len(t), k, dtype=np.int64), t, counts_v[t]))
+                total += int(counts_v.sum())
+                unk = int(counts_v[self.unk_ids].sum()) if len(self.unk_ids) else 0
+                self.unk_tokens += unk
+                if diff is not None or unk:
+                    to_explain[k] = diff
+        if parts:
+            d, t, c = (np.concatenate([p[i] for p in parts]) for i in range(3))
+            self._count(d, t, c, docs, base)
+        for k in sorted(to_explain):
+            self._explain(docs[k], to_explain[k])
         self.n_documents += len(docs)
         self.n_tokens += total
         self.n_chars += sum(len(d.text) for d in docs)
         return total
 
-    def _count(self, ids: np.ndarray, doc_idx: np.ndarray, docs: Sequence[Document], base: int) -> None:
+    def _long_document(self, doc: Document, ordinal: int) -> tuple[np.ndarray, LossyExample | None]:
+        """Token counts of one enormous document and its first round-trip difference."""
+        counts = np.zeros(self.size, dtype=np.int64)
+        diff: LossyExample | None = None
+        offset = 0
+        group: list[str] = []
+        chars = 0
+
+        def run() -> None:
+            nonlocal offset, diff, chars
+            encoded = self.view.encode_batch(group)
+            for piece, enc, back in zip(group, encoded, self.view.decode_batch(encoded)):
+                if enc:
+                    counts[:] += np.bincount(np.asarray(enc, dtype=np.int64), minlength=self.size)
+                if diff is None and piece != back:
+                    diff = self._difference(doc, ordinal, piece, back, offset)
+                offset += len(piece)
+            group.clear()
+            chars = 0
+
+        for piece in iter_pieces(doc.text):
+            group.append(piece)
+            chars += len(piece)
+            if chars >= LONG_GROUP_CHARS:
+                run()
+        if group:
+            run()
+        return counts, diff
+
+    @staticmethod
+    def _difference(doc: Document, ordinal: int, text: str, back: str, offset: int) -> LossyExample:
+        i = _first_difference(text, back)
+        start = max(0, i - 10)
+        return LossyExample(ordinal, doc.locator, offset + i, snippet(text, start, 40), snippet(back, start, 40))
+
+    def _count(self, d: np.ndarray, t: np.ndarray, counts: np.ndarray, docs: Sequence[Document], base: int) -> None:
+        """Add unique (document, token, count) triples of one batch."""
         a = self.arrays
         size = self.size
-        if not len(ids):
+        if not len(t):
             return
-        a["occurrences"] += np.bincount(ids, minlength=size)
-        key, counts = np.unique(doc_idx * size + ids, return_counts=True)
-        d, t = np.divmod(key, size)
+        a["occurrences"] += np.bincount(t, weights=counts, minlength=size).astype(np.int64)
         a["documents"] += np.bincount(t, minlength=size)
         if self.tree is not None:
             sizes = self.tree.sizes[t]
@@ -485,20 +538,12 @@ class _Scanner:
             if len(self.table) > 2 * size + 4096:
                 self.table = _prune(self.table, a["top_document"])
 
-    def _explain(self, doc: Document, ordinal: int, parts: list[str], backs: list[str]) -> None:
-        """A lossy or unknown-holding document: the first differing span, the characters at fault."""
-        offset = 0
-        for text, back in zip(parts, backs):
-            if text != back:
-                i = _first_difference(text, back)
-                self.lossy += 1
-                if len(self.examples) < MAX_LOSSY_EXAMPLES:
-                    start = max(0, i - 10)
-                    self.examples.append(
-                        LossyExample(ordinal, doc.locator, offset + i, snippet(text, start, 40), snippet(back, start, 40))
-                    )
-                break
-            offset += len(text)
+    def _explain(self, doc: Document, diff: LossyExample | None) -> None:
+        """A lossy or unknown-holding document: keep its first difference, find the characters at fault."""
+        if diff is not None:
+            self.lossy += 1
+            if len(self.examples) < MAX_LOSSY_EXAMPLES:
+                self.examples.append(diff)
         chars = set(doc.text)
         todo = sorted(c for c in chars if c not in self.char_status)
         if todo:
@@ -517,7 +562,7 @@ class _Scanner:
                     self.char_status[ch] = 3
                 else:
                     self.char_status[ch] = 0
-        for ch in chars:
+        for ch in sorted(chars):
             status = self.char_status[ch]
             if status:
                 self.char_counts[status - 1][ch] += doc.text.count(ch)
