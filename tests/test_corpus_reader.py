@@ -117,20 +117,22 @@ def test_bad_records_are_counted_never_fatal(tmp_path):
         b"{broken json",
         b'{"text": ""}',
         b'{"text": "good two"}',
+        b'{"text": "lone \\udcff surrogate"}',
     ]
     (tmp_path / "c.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     docs, report = _read([tmp_path / "c.jsonl"])
     assert [d.text for d in docs] == ["good one", "good two"]
-    assert report.bad_records == 5 and report.empty_documents == 1
+    assert report.bad_records == 6 and report.empty_documents == 1
     assert report.bad_reasons == {
         "no 'text' field": 1,
         "'text' is not a string": 1,
         "record is not an object": 1,
         "not UTF-8 (byte 0xe9)": 1,
         "invalid JSON": 1,
+        "lone surrogate escape (not Unicode text)": 1,
     }
     assert report.bad_examples["invalid JSON"] == [f"{_shown(tmp_path / 'c.jsonl')}:line 6"]
-    assert "5 bad records" in report.summary()
+    assert "6 bad records" in report.summary()
 
 
 def _shown(path) -> str:

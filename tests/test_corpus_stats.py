@@ -186,3 +186,39 @@ def test_sentencepiece_bpe_merge_tree_is_derived(write_tokenizer):
 def test_merge_tree_survives_cyclic_merges():
     tree = MergeTree.build({2: (3, 0), 3: (2, 1)}, 4)  # corrupt: 2 and 3 build each other
     assert tree.indptr[-1] < 10
+
+
+def test_byte_comparison_round_trip_equals_the_library_decode(monkeypatch):
+    """The demo tokenizer (byte-level, added space tokens, specials) on the demo corpus and odd texts:
+    the byte-comparison shortcut and the library's decode give identical statistics."""
+    from auditor.corpus import stats as st
+    from auditor.corpus.reader import iter_documents
+
+    view = load_tokenizer("sample_corpora/demo/tokenizer.json")
+    docs = list(iter_documents(["sample_corpora/demo/corpus.jsonl"], max_documents=200))
+    docs += _docs(["<|endoftext|> and <|pad|>  \u00a0x", "caf\u00e9 \ufffd \x00?", "    indented\r\n\tcode", "🙂" * 3])
+    assert st._PlainBytes.of(view) is not None
+    fast = scan_documents(view, docs)
+    monkeypatch.setattr(st._PlainBytes, "of", classmethod(lambda cls, v: None))
+    slow = scan_documents(view, docs)
+    _assert_same(fast, slow)
+    assert fast.lossy_documents == slow.lossy_documents
+
+
+@pytest.mark.real
+def test_merge_tree_of_a_real_vocabulary_matches_the_recursive_definition():
+    from tests.conftest import real_file
+
+    view = load_tokenizer(real_file("neox"))
+    parents = merge_parents(view)
+    tree = MergeTree.build(parents, view.vocab_size)
+
+    def inside(t):
+        out = []
+        for child in parents.get(t, ()):
+            out.append(child)
+            out.extend(inside(child))
+        return out
+
+    for t in range(0, view.vocab_size, 7):
+        assert tree.indices[tree.indptr[t] : tree.indptr[t + 1]].tolist() == inside(t), t

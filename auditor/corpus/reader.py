@@ -230,6 +230,14 @@ def _utf8(data: bytes) -> tuple[str | None, str | None]:
         return None, f"not UTF-8 (byte 0x{data[exc.start]:02x})"
 
 
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class _Emitter:
     """Counts and filters what a format reader produces; stops at max_documents."""
 
@@ -251,6 +259,9 @@ class _Emitter:
         value = record[text_field]
         if not isinstance(value, str):
             self.report.bad(f"{text_field!r} is not a string", locator)
+            return None
+        if _has_surrogate(value):  # JSON "\udcff" escapes: not text a tokenizer can take
+            self.report.bad("lone surrogate escape (not Unicode text)", locator)
             return None
         return value
 

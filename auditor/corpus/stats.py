@@ -19,6 +19,7 @@ top document go to the earlier document, as in one scan of the whole.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -315,34 +316,45 @@ class MergeTree:
 
     @classmethod
     def build(cls, parents: Mapping[int, tuple[int, int]], size: int) -> "MergeTree":
-        inside: dict[int, list[int]] = {}
-
-        def expand(t: int, active: set[int]) -> list[int]:
-            if t in inside:
-                return inside[t]
-            pair = parents.get(t)
-            if pair is None or t in active:  # leaves, and a cycle in corrupt merges
-                inside[t] = []
-                return inside[t]
-            active.add(t)
-            out: list[int] = []
-            for child in pair:
-                if 0 <= child < size:
-                    out.append(child)
-                    out.extend(expand(child, active))
-            active.discard(t)
-            inside[t] = out
-            return out
-
-        lengths = np.zeros(size, dtype=np.int64)
-        parts: list[list[int]] = []
-        for t in range(size):
-            got = expand(t, set()) if t in parents else []
-            lengths[t] = len(got)
-            parts.append(got)
+        """Level by level in numpy: a token's tree is [left, tree(left), right, tree(right)],
+        filled once both children's trees are. Tokens in a cycle of corrupt merges (and
+        those built on them) never get ready and count as leaves."""
+        left = np.full(size, -1, dtype=np.int64)
+        right = np.full(size, -1, dtype=np.int64)
+        if parents:
+            keys = np.fromiter(parents.keys(), dtype=np.int64, count=len(parents))
+            pairs = np.array(list(parents.values()), dtype=np.int64).reshape(-1, 2)
+            ok = (keys >= 0) & (keys < size) & (pairs >= 0).all(axis=1) & (pairs < size).all(axis=1)
+            left[keys[ok]], right[keys[ok]] = pairs[ok, 0], pairs[ok, 1]
+        has = left >= 0
+        safe_l, safe_r = np.where(has, left, 0), np.where(has, right, 0)
+        done = ~has
+        n_inside = np.zeros(size, dtype=np.int64)
+        levels: list[np.ndarray] = []
+        while True:
+            idx = np.flatnonzero(has & ~done & done[safe_l] & done[safe_r])
+            if not len(idx):
+                break
+            n_inside[idx] = 2 + n_inside[left[idx]] + n_inside[right[idx]]
+            done[idx] = True
+            levels.append(idx)
         indptr = np.zeros(size + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        indices = np.fromiter((i for p in parts for i in p), dtype=np.int64, count=int(indptr[-1]))
+        np.cumsum(n_inside, out=indptr[1:])
+        indices = np.empty(int(indptr[-1]), dtype=np.int64)
+
+        def copy(src: np.ndarray, dst: np.ndarray, counts: np.ndarray) -> None:
+            total = int(counts.sum())
+            if total:
+                off = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+                indices[np.repeat(dst, counts) + off] = indices[np.repeat(src, counts) + off]
+
+        for idx in levels:
+            lft, rgt = left[idx], right[idx]
+            start, n_left = indptr[idx], n_inside[lft]
+            indices[start] = lft
+            copy(indptr[lft], start + 1, n_left)
+            indices[start + 1 + n_left] = rgt
+            copy(indptr[rgt], start + 2 + n_left, n_inside[rgt])
         return cls(indptr=indptr, indices=indices)
 
 
@@ -383,6 +395,80 @@ def _first_difference(a: str, b: str) -> int:
     return lo
 
 
+@dataclass(frozen=True)
+class _PlainBytes:
+    """Token bytes in one array, for backends whose decode is "concatenate the tokens'
+    bytes, read as UTF-8 with replacement": the round trip is then a byte comparison."""
+
+    flat: np.ndarray  # uint8
+    offsets: np.ndarray  # int64 per id
+    lengths: np.ndarray  # int64 per id
+    plain: np.ndarray  # bool per id: decode is these bytes (False: ask the library)
+
+    @classmethod
+    def of(cls, view: TokenizerView) -> "_PlainBytes | None":
+        backend = type(view.backend).__name__
+        decoder = view.config.get("decoder")
+        if backend == "TiktokenBackend":
+            plain_kinds = None  # every token with bytes
+        elif backend == "TokenizersBackend" and isinstance(decoder, dict) and decoder.get("type") == "ByteLevel":
+            plain_kinds = {TokenKind.NORMAL}
+        else:
+            return None
+        size = view.vocab_size
+        plain = np.zeros(size, dtype=bool)
+        chunks: list[bytes] = []
+        lengths = np.zeros(size, dtype=np.int64)
+        # Added and special tokens decode to their content, not through the byte map:
+        # plain only where the library's decode([id]) says so.
+        others = [i for i, (tb, kind) in enumerate(zip(view.token_bytes, view.kinds))
+                  if plain_kinds is not None and kind not in plain_kinds and view.pieces[i] is not None]
+        checked = {
+            i: s.encode("utf-8", "surrogatepass") for i, s in zip(others, view.decode_batch([[i] for i in others]))
+            if "\ufffd" not in s
+        }
+        for i, (tb, kind) in enumerate(zip(view.token_bytes, view.kinds)):
+            if plain_kinds is not None and kind not in plain_kinds:
+                tb = checked.get(i)
+            if tb is not None:
+                plain[i] = True
+                chunks.append(tb)
+                lengths[i] = len(tb)
+        offsets = np.zeros(size, dtype=np.int64)
+        offsets[plain] = np.cumsum(lengths[plain]) - lengths[plain]
+        flat = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+        return cls(flat=flat, offsets=offsets, lengths=lengths, plain=plain)
+
+    def lossless(self, ids: np.ndarray, piece_lengths: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """Per text, True when its tokens' bytes are exactly its UTF-8 bytes (so decode gives
+        it back); False means "ask the library" (a difference, or a token without plain bytes)."""
+        n = len(texts)
+        tok_piece = np.repeat(np.arange(n, dtype=np.int64), piece_lengths)
+        unplain = ~self.plain[ids]
+        sure = np.ones(n, dtype=bool)
+        if unplain.any():
+            sure[np.unique(tok_piece[unplain])] = False
+        tok_len = self.lengths[ids]
+        got_len = np.bincount(tok_piece, weights=tok_len, minlength=n).astype(np.int64)
+        raw = [t.encode("utf-8", "surrogatepass") for t in texts]
+        want_len = np.fromiter((len(b) for b in raw), dtype=np.int64, count=n)
+        sure &= got_len == want_len
+        if not sure.any():
+            return sure
+        # Compare the bytes of the texts whose lengths agree, all at once.
+        take_tok = sure[tok_piece]
+        t_len = tok_len[take_tok]
+        total = int(t_len.sum())
+        off = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(t_len) - t_len, t_len)
+        got = self.flat[np.repeat(self.offsets[ids[take_tok]], t_len) + off]
+        want = np.frombuffer(b"".join(b for b, keep in zip(raw, sure.tolist()) if keep), dtype=np.uint8)
+        differs = got != want
+        if differs.any():
+            byte_piece = np.repeat(np.flatnonzero(sure), want_len[sure])
+            sure[np.unique(byte_piece[differs])] = False
+        return sure
+
+
 class _Scanner:
     """Accumulates one stream of documents into CorpusStats."""
 
@@ -397,6 +483,7 @@ class _Scanner:
             sorted({i for i, k in enumerate(view.kinds) if k == TokenKind.UNKNOWN} | ({view.unk_id} if view.unk_id is not None else set())),
             dtype=np.int64,
         )
+        self.plain = _PlainBytes.of(view)
         self.n_documents = 0
         self.n_tokens = 0
         self.n_chars = 0
@@ -425,10 +512,10 @@ class _Scanner:
         if short:
             texts = [docs[k].text for k in short]
             encoded = self.view.encode_batch(texts)
-            decoded = self.view.decode_batch(encoded)
             lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
             total += int(lengths.sum())
-            ids = np.fromiter((i for e in encoded for i in e), dtype=np.int64, count=int(lengths.sum()))
+            ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum()))
+            decoded = self._decode(encoded, ids, lengths, texts)
             del encoded
             doc_idx = np.repeat(np.asarray(short, dtype=np.int64), lengths)
             key, counts = np.unique(doc_idx * size + ids, return_counts=True)
@@ -462,6 +549,18 @@ class _Scanner:
         self.n_tokens += total
         self.n_chars += sum(len(d.text) for d in docs)
         return total
+
+    def _decode(self, encoded: list[list[int]], ids: np.ndarray, lengths: np.ndarray, texts: list[str]) -> list[str]:
+        """decode(encode(text)) per text; where the tokens' bytes are the text's, the text itself."""
+        if self.plain is None:
+            return self.view.decode_batch(encoded)
+        same = self.plain.lossless(ids, lengths, texts)
+        out = list(texts)
+        ask = np.flatnonzero(~same).tolist()
+        if ask:
+            for k, back in zip(ask, self.view.decode_batch([encoded[k] for k in ask])):
+                out[k] = back
+        return out
 
     def _long_document(self, doc: Document, ordinal: int) -> tuple[np.ndarray, LossyExample | None]:
         """Token counts of one enormous document and its first round-trip difference."""
