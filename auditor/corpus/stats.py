@@ -90,6 +90,8 @@ class CorpusStats:
     n_chars: int = 0
     chunked_documents: int = 0  # documents longer than CHUNK_CHARS, encoded in pieces
     doc_table: Mapping[int, DocRef] = field(default_factory=dict)  # ordinal -> ref, for top documents
+    # token id -> escaped excerpt of its top document around the token's first occurrence
+    top_snippets: Mapping[int, str] = field(default_factory=dict)
     lossy_documents: int = 0
     lossy_examples: tuple[LossyExample, ...] = ()
     unk_tokens: int = 0
@@ -129,7 +131,7 @@ class CorpusStats:
             "top_document": ref.locator if ref else None,
             "top_count": int(self.top_count[token_id]),
             "top_share": round(int(self.top_count[token_id]) / uses, 4) if uses else 0.0,
-            "snippet": ref.snippet if ref else None,
+            "snippet": self.top_snippets.get(token_id, ref.snippet if ref else None),
         }
 
     # --- merging shards ---
@@ -147,6 +149,8 @@ class CorpusStats:
         for ordinal, ref in other.doc_table.items():
             table[ordinal + shift] = replace(ref, ordinal=ordinal + shift)
         table = _prune(table, top_document)
+        snippets = {t: v for t, v in self.top_snippets.items() if not take_other[t]}
+        snippets.update({t: v for t, v in other.top_snippets.items() if take_other[t]})
         examples = list(self.lossy_examples) + [
             replace(e, ordinal=e.ordinal + shift) for e in other.lossy_examples
         ]
@@ -163,6 +167,7 @@ class CorpusStats:
             n_chars=self.n_chars + other.n_chars,
             chunked_documents=self.chunked_documents + other.chunked_documents,
             doc_table=table,
+            top_snippets=dict(sorted(snippets.items())),
             lossy_documents=self.lossy_documents + other.lossy_documents,
             lossy_examples=tuple(examples[:MAX_LOSSY_EXAMPLES]),
             unk_tokens=self.unk_tokens + other.unk_tokens,
@@ -184,6 +189,7 @@ class CorpusStats:
             "n_chars": self.n_chars,
             "chunked_documents": self.chunked_documents,
             "doc_table": [[r.ordinal, r.locator, r.snippet] for _, r in sorted(self.doc_table.items())],
+            "top_snippets": [[t, v] for t, v in sorted(self.top_snippets.items())],
             "lossy_documents": self.lossy_documents,
             "lossy_examples": [[e.ordinal, e.locator, e.offset, e.original, e.decoded] for e in self.lossy_examples],
             "unk_tokens": self.unk_tokens,
@@ -206,6 +212,7 @@ class CorpusStats:
             n_chars=int(doc["n_chars"]),
             chunked_documents=int(doc["chunked_documents"]),
             doc_table={int(o): DocRef(int(o), loc, snip) for o, loc, snip in doc["doc_table"]},
+            top_snippets={int(t): v for t, v in doc["top_snippets"]},
             lossy_documents=int(doc["lossy_documents"]),
             lossy_examples=tuple(LossyExample(int(o), loc, int(off), a, b) for o, loc, off, a, b in doc["lossy_examples"]),
             unk_tokens=int(doc["unk_tokens"]),
@@ -469,6 +476,18 @@ class _PlainBytes:
         return sure
 
 
+def _needles(view: TokenizerView) -> list[str | None]:
+    """Per id, the text to look for in a document to show the token in context."""
+    out: list[str | None] = []
+    for tb in view.token_bytes:
+        try:
+            text = tb.decode("utf-8") if tb else None
+        except UnicodeDecodeError:
+            text = None
+        out.append(text if text and text.strip() else None)
+    return out
+
+
 class _Scanner:
     """Accumulates one stream of documents into CorpusStats."""
 
@@ -484,6 +503,8 @@ class _Scanner:
             dtype=np.int64,
         )
         self.plain = _PlainBytes.of(view)
+        self.needles = _needles(view)
+        self.snippets: dict[int, str] = {}
         self.n_documents = 0
         self.n_tokens = 0
         self.n_chars = 0
@@ -634,6 +655,14 @@ class _Scanner:
             for k in np.unique(db).tolist():
                 doc = docs[k]
                 self.table[base + k] = DocRef(base + k, doc.locator, snippet(doc.text))
+            needles, snippets = self.needles, self.snippets
+            for tok, k in zip(tb.tolist(), db.tolist()):
+                needle = needles[tok]
+                at = docs[k].text.find(needle) if needle else -1
+                if at >= 0:
+                    snippets[tok] = snippet(docs[k].text, max(0, at - 20), SNIPPET_CHARS)
+                else:  # the document's start stands in (doc_table)
+                    snippets.pop(tok, None)
             if len(self.table) > 2 * size + 4096:
                 self.table = _prune(self.table, a["top_document"])
 
@@ -677,6 +706,7 @@ class _Scanner:
             n_chars=self.n_chars,
             chunked_documents=self.chunked,
             doc_table=_prune(self.table, a["top_document"]),
+            top_snippets=dict(sorted(self.snippets.items())),
             lossy_documents=self.lossy,
             lossy_examples=tuple(self.examples),
             unk_tokens=self.unk_tokens,
