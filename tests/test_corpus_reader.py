@@ -206,7 +206,8 @@ def test_cli_corpus_options_reach_the_report(tmp_path):
 
 @pytest.mark.slow
 def test_enormous_document_through_the_cli(tmp_path):
-    """A 22 MB document (one file): scanned in pieces; the whole process peaks far below 300 MB."""
+    """A 22 MB document (one file): scanned in pieces. Encoded whole it peaks near 2.8 GB
+    (measured); in pieces 110-450 MB depending on the allocator's arenas under load."""
     text = ("lorem ipsum dolor sit amet " * 8 + "\n") * 100_000
     (tmp_path / "big.txt").write_text(text, encoding="utf-8")
     tok = tmp_path / "tokenizer.json"
@@ -227,4 +228,4 @@ def test_enormous_document_through_the_cli(tmp_path):
     section = report["artifacts"][0]["sections"]["corpus_stats"]
     assert section["chunked_documents"] == 1 and section["documents"] == 1
     rss_mb = int(tail[1]) / 1024
-    assert rss_mb < 300, rss_mb
+    assert rss_mb < 1000, rss_mb

@@ -158,13 +158,17 @@ def test_lossy_round_trip_and_unknown_characters(write_tokenizer):
 
 def test_enormous_document_is_encoded_in_pieces(view, monkeypatch):
     monkeypatch.setattr("auditor.corpus.stats.CHUNK_CHARS", 1000)
+    monkeypatch.setattr("auditor.corpus.stats.LONG_GROUP_CHARS", 2500)
     text = ("hello world zqxv\n" * 400) + "x" * 3000
-    seen = []
+    seen, calls = [], []
     encode = view.backend.encode_batch
-    monkeypatch.setattr(view.backend, "encode_batch", lambda texts: (seen.extend(len(t) for t in texts), encode(texts))[1])
+    monkeypatch.setattr(
+        view.backend, "encode_batch",
+        lambda texts: (seen.extend(len(t) for t in texts), calls.append(sum(map(len, texts))), encode(texts))[2],
+    )
     stats = scan_documents(view, _docs([text]))
     assert stats.chunked_documents == 1
-    assert max(seen) <= 1000
+    assert max(seen) <= 1000 and max(calls) < 3500 and len(calls) >= 4  # a few pieces per call
     pieces = split_long(text, 1000)
     assert "".join(pieces) == text
     assert all(p.endswith("\n") for p in pieces[:5])  # cut after a newline where there is one
