@@ -112,7 +112,9 @@ def throughput(tokenizer: Path, corpus: Path, repeat: int) -> dict[str, float]:
         scan_times.append(time.perf_counter() - t0)
         assert stats.n_tokens == n_tokens, (stats.n_tokens, n_tokens)
     raw, scan = min(raw_times), min(scan_times)
+    paired = sorted(r / sc for r, sc in zip(raw_times, scan_times))
     return {
+        "paired_median": paired[len(paired) // 2],
         "documents": len(texts),
         "characters": n_chars,
         "tokens": n_tokens,
@@ -127,31 +129,48 @@ def throughput(tokenizer: Path, corpus: Path, repeat: int) -> dict[str, float]:
     }
 
 
+# The child samples its resident set every 5 ms during the scan: ru_maxrss alone would
+# also hold the transient peak of loading the tokenizer, which can hide the scan's own.
 _CHILD = """
-import resource, sys, time
+import gc, resource, sys, threading, time
 sys.path.insert(0, {repo!r})
 from auditor.corpus.stats import scan_corpus
 from auditor.loaders import load_tokenizer
+
+def rss_kb():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() // 1024
+
 view = load_tokenizer({tok!r})
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+gc.collect()
+before = rss_kb()
+peak = [before]
+done = threading.Event()
+def sample():
+    while not done.wait(0.005):
+        peak[0] = max(peak[0], rss_kb())
+threading.Thread(target=sample, daemon=True).start()
 t0 = time.perf_counter()
 stats = scan_corpus(view, [{corpus!r}])
-print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, stats.n_documents, stats.n_tokens, time.perf_counter() - t0)
+spent = time.perf_counter() - t0
+done.set()
+peak[0] = max(peak[0], rss_kb())
+print(before, peak[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, stats.n_documents, stats.n_tokens, spent)
 """
 
 
 def peak_rss(tokenizer: Path, corpus: Path) -> dict[str, float]:
     code = _CHILD.format(repo=str(REPO), tok=str(tokenizer), corpus=str(corpus))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    return {"before_load_mb": int(out[0]) / 1024, "peak_mb": int(out[1]) / 1024, "documents": int(out[2]),
-            "tokens": int(out[3]), "seconds": float(out[4])}
+    return {"before_scan_mb": int(out[0]) / 1024, "scan_peak_mb": int(out[1]) / 1024, "peak_mb": int(out[2]) / 1024,
+            "documents": int(out[3]), "tokens": int(out[4]), "seconds": float(out[5])}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=4000, help="documents of the 1x corpus")
     ap.add_argument("--tokenizer", type=Path, default=NEOX if NEOX.exists() else DEMO)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
     print(f"cores: {os.cpu_count()}, threads: {os.environ.get('TOKAUDIT_THREADS', 'all')}, python {sys.version.split()[0]}")
     import tokenizers
@@ -167,15 +186,19 @@ def main(argv: list[str] | None = None) -> int:
             f"throughput on 1x ({r['documents']} docs, {r['tokens']} tokens, vocab {r['vocab_size']}):\n"
             f"  (a) raw encode_batch: {r['raw_s']:.3f} s = {r['raw_tokens_per_s']:,.0f} tokens/s  (runs {', '.join(f'{x:.3f}' for x in r['raw_all'])})\n"
             f"  (b) corpus scan:      {r['scan_s']:.3f} s = {r['scan_tokens_per_s']:,.0f} tokens/s  (runs {', '.join(f'{x:.3f}' for x in r['scan_all'])})\n"
-            f"  scan / raw throughput = {r['ratio']:.2f}  (target >= 0.70: {'met' if r['ratio'] >= 0.7 else 'NOT met'})"
+            f"  scan / raw throughput = {r['ratio']:.2f} (best against best; median of the paired runs "
+            f"{r['paired_median']:.2f})  (target >= 0.70: {'met' if r['ratio'] >= 0.7 else 'NOT met'})"
         )
         m1 = peak_rss(args.tokenizer, one)
         m10 = peak_rss(args.tokenizer, ten)
         growth = m10["peak_mb"] / m1["peak_mb"]
+        scan_growth = m10["scan_peak_mb"] / m1["scan_peak_mb"]
         print(
-            f"peak RSS: 1x {m1['peak_mb']:.1f} MB ({m1['seconds']:.1f} s), 10x {m10['peak_mb']:.1f} MB ({m10['seconds']:.1f} s); "
-            f"after loading the tokenizer {m1['before_load_mb']:.1f} MB\n"
-            f"  10x / 1x = {growth:.3f}  (target <= 1.20: {'met' if growth <= 1.2 else 'NOT met'})"
+            f"peak RSS of the process (ru_maxrss): 1x {m1['peak_mb']:.1f} MB ({m1['seconds']:.1f} s), "
+            f"10x {m10['peak_mb']:.1f} MB ({m10['seconds']:.1f} s)\n"
+            f"  10x / 1x = {growth:.3f}  (target <= 1.20: {'met' if growth <= 1.2 else 'NOT met'})\n"
+            f"sampled RSS during the scan: 1x {m1['before_scan_mb']:.1f} -> {m1['scan_peak_mb']:.1f} MB, "
+            f"10x {m10['before_scan_mb']:.1f} -> {m10['scan_peak_mb']:.1f} MB; 10x / 1x = {scan_growth:.3f}"
         )
     return 0
 

@@ -388,9 +388,9 @@ def _saved_dataset(path: str, shown: str, text_field: str, em: _Emitter) -> Iter
         if text_field not in ds.column_names:
             em.report.unreadable.append((where, f"no {text_field!r} column (columns: {', '.join(ds.column_names)})"))
             continue
-        table = ds.select_columns([text_field]).with_format("arrow")
-        batches = (table[k : k + _ARROW_BATCH] for k in range(0, len(table), _ARROW_BATCH))
-        yield from _arrow_batches((b.to_batches()[0] if b.num_rows else b for b in batches), where, text_field, em)
+        table = ds.select_columns([text_field]).with_format("arrow")  # memory-mapped, sliced lazily
+        batches = (rb for k in range(0, len(table), _ARROW_BATCH) for rb in table[k : k + _ARROW_BATCH].to_batches())
+        yield from _arrow_batches(batches, where, text_field, em)
         if em.full():
             return
 
