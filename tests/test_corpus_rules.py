@@ -56,3 +56,25 @@ def test_progress_reports_documents_and_tokens_per_second(write_tokenizer, monke
     scan_documents(view, docs, progress=messages.append, label="corpus")
     assert len(messages) == 3
     assert messages[-1].startswith("corpus: 5 documents, ") and "documents/s" in messages[-1] and "tokens/s" in messages[-1]
+
+
+def test_demo_generator_writes_the_committed_files(tmp_path, monkeypatch):
+    """The committed sample corpus and demo tokenizers are what the generator writes."""
+    import importlib.util
+
+    monkeypatch.setenv("RAYON_NUM_THREADS", "1")  # build() sets it; restored after the test
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("make_demo", Path(DEMO).parent / "make_demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.build(tmp_path)
+    for name in ("corpus.jsonl", "tokenizer.json", "spm.model"):
+        assert (tmp_path / name).read_bytes() == (Path(DEMO) / name).read_bytes(), name
+
+
+def test_json_report_with_a_corpus_is_identical_across_runs():
+    args = (f"{DEMO}/tokenizer.json", f"{DEMO}/spm.model", "--corpus", f"{DEMO}/corpus.jsonl")
+    first = CliRunner().invoke(app, ["lint", *args, "--format", "json", "--no-progress"]).stdout
+    second = CliRunner().invoke(app, ["lint", *args, "--format", "json", "--no-progress"]).stdout
+    assert first == second and '"corpus_stats"' in first
