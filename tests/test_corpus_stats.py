@@ -226,3 +226,19 @@ def test_merge_tree_of_a_real_vocabulary_matches_the_recursive_definition():
 
     for t in range(0, view.vocab_size, 7):
         assert tree.indices[tree.indptr[t] : tree.indptr[t + 1]].tolist() == inside(t), t
+
+
+def test_errors_in_the_reading_thread_reach_the_caller(view):
+    def docs():
+        yield from _docs(["hello world"] * 3)
+        raise ValueError("broken reader")
+
+    with pytest.raises(ValueError, match="broken reader"):
+        scan_documents(view, docs())
+
+
+def test_prefetch_and_sequential_scans_agree(view, monkeypatch):
+    monkeypatch.setattr("auditor.corpus.stats.BATCH_DOCS", 2)
+    threaded = scan_documents(view, _docs(DOCS))
+    monkeypatch.setattr("auditor.corpus.stats.PREFETCH", False)
+    _assert_same(threaded, scan_documents(view, _docs(DOCS)))

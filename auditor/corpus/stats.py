@@ -43,6 +43,7 @@ SNIPPET_CHARS = 60
 MAX_LOSSY_EXAMPLES = 10
 PROGRESS_EVERY_S = 0.5
 OPTION_KEYS = ("text_field", "doc_per_line", "max_documents")
+PREFETCH = True  # read and encode the next batch in a thread while this one is counted
 
 _ARRAYS = ("occurrences", "uses", "documents", "use_documents", "top_document", "top_count")
 
@@ -509,6 +510,70 @@ def _needles(view: TokenizerView) -> list[str | None]:
     return out
 
 
+@dataclass(frozen=True)
+class _Encoded:
+    """One batch after encoding: which documents were encoded whole, their ids and round trips."""
+
+    docs: Sequence[Document]
+    short: list[int]
+    texts: list[str]
+    ids: np.ndarray
+    lengths: np.ndarray
+    decoded: list[str]
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _prefetch(items: Iterable[Any], depth: int = 2) -> Iterator[Any]:
+    """Run the iterator `items` in a thread, `depth` items ahead of the consumer.
+
+    Reading, parsing and the library's encoding (which releases the GIL) of the next
+    batch then overlap the counting of this one. Order is kept; an exception in the
+    thread is raised here; a consumer that stops early stops the thread.
+    """
+    import queue
+    import threading
+
+    q: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(end)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            put(_Failure(exc))
+
+    thread = threading.Thread(target=work, name="tokaudit-corpus-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is end:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 class _Scanner:
     """Accumulates one stream of documents into CorpusStats."""
 
@@ -540,27 +605,36 @@ class _Scanner:
         self.char_counts: tuple[Counter, Counter, Counter] = (Counter(), Counter(), Counter())
         self.char_first: dict[str, str] = {}
 
-    def add_batch(self, docs: Sequence[Document]) -> int:
-        """Count one batch; returns the number of tokens it held.
+    def encode(self, docs: Sequence[Document]) -> "_Encoded":
+        """The batch's encoding work (documents up to CHUNK_CHARS): ids and round trips.
+
+        Reads only the view, so it may run in another thread than the counting."""
+        short = [k for k, d in enumerate(docs) if len(d.text) <= CHUNK_CHARS]
+        texts = [docs[k].text for k in short]
+        if not texts:
+            return _Encoded(docs, short, texts, np.zeros(0, np.int64), np.zeros(0, np.int64), [])
+        encoded = self.view.encode_batch(texts)
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+        ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum()))
+        decoded = self._decode(encoded, ids, lengths, texts)
+        return _Encoded(docs, short, texts, ids, lengths, decoded)
+
+    def add_batch(self, docs: Sequence[Document], pre: "_Encoded | None" = None) -> int:
+        """Count one batch (encoded by `encode`, here when not given); returns its tokens.
 
         Documents up to CHUNK_CHARS are encoded together; a longer one is encoded in
         pieces, a few at a time, its counts gathered in one vocabulary-sized array, so
         its memory is that of a few pieces, not of its whole encoding.
         """
+        pre = pre if pre is not None else self.encode(docs)
         size = self.size
         base = self.n_documents
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (doc, token, count), unique pairs
         to_explain: dict[int, LossyExample | None] = {}
         total = 0
-        short = [k for k, d in enumerate(docs) if len(d.text) <= CHUNK_CHARS]
+        short, texts, ids, lengths, decoded = pre.short, pre.texts, pre.ids, pre.lengths, pre.decoded
         if short:
-            texts = [docs[k].text for k in short]
-            encoded = self.view.encode_batch(texts)
-            lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
             total += int(lengths.sum())
-            ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum()))
-            decoded = self._decode(encoded, ids, lengths, texts)
-            del encoded
             doc_idx = np.repeat(np.asarray(short, dtype=np.int64), lengths)
             key, counts = np.unique(_pair_keys(doc_idx, ids, size, len(docs)), return_counts=True)
             d, t = np.divmod(key.astype(np.int64), size)
@@ -771,14 +845,9 @@ def scan_documents(
     scanner = _Scanner(view, tree)
     say = progress or (lambda _msg: None)
     started = last = time.monotonic()
-    batch: list[Document] = []
-    chars = 0
-
-    def flush() -> None:
-        nonlocal last, chars
-        scanner.add_batch(batch)
-        batch.clear()
-        chars = 0
+    encoded = (scanner.encode(batch) for batch in _batches(documents))
+    for pre in _prefetch(encoded) if PREFETCH else encoded:
+        scanner.add_batch(pre.docs, pre)
         now = time.monotonic()
         if now - last >= PROGRESS_EVERY_S:
             last = now
@@ -787,15 +856,20 @@ def scan_documents(
                 f"{label}: {scanner.n_documents} documents, {scanner.n_tokens} tokens "
                 f"({scanner.n_documents / spent:,.0f} documents/s, {scanner.n_tokens / spent:,.0f} tokens/s)"
             )
+    return scanner.result(read if read is not None else ReadReport())
 
+
+def _batches(documents: Iterable[Document]) -> Iterator[list[Document]]:
+    batch: list[Document] = []
+    chars = 0
     for doc in documents:
         batch.append(doc)
         chars += len(doc.text)
         if len(batch) >= BATCH_DOCS or chars >= BATCH_CHARS:
-            flush()
+            yield batch
+            batch, chars = [], 0
     if batch:
-        flush()
-    return scanner.result(read if read is not None else ReadReport())
+        yield batch
 
 
 def corpus_options(options: Mapping[str, Any]) -> dict[str, Any]:
