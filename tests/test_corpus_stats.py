@@ -242,3 +242,27 @@ def test_prefetch_and_sequential_scans_agree(view, monkeypatch):
     threaded = scan_documents(view, _docs(DOCS))
     monkeypatch.setattr("auditor.corpus.stats.PREFETCH", False)
     _assert_same(threaded, scan_documents(view, _docs(DOCS)))
+
+
+def test_a_document_the_tokenizer_fails_on_is_counted_not_fatal(view, monkeypatch):
+    encode = view.backend.encode_batch
+
+    def fragile(texts):
+        if any("boom" in t for t in texts):
+            raise RuntimeError("tokenizer panic\nwith details")
+        return encode(texts)
+
+    monkeypatch.setattr(view.backend, "encode_batch", fragile)
+    stats = scan_documents(view, _docs(["hello world", "boom", "world hello"]))
+    assert stats.n_documents == 3 and stats.failed_documents == 1
+    assert stats.failed_examples == (("c.jsonl:line 2", "RuntimeError: tokenizer panic"),)
+    assert stats.n_tokens == sum(map(len, encode(["hello world", "world hello"]))) and stats.lossy_documents == 0
+    assert stats.report_section()["failed_documents"] == 1
+    from types import SimpleNamespace
+
+    from auditor.corpus.stats import read_warnings
+
+    art = SimpleNamespace(sections={"corpus_stats": stats.report_section()})
+    assert read_warnings([art, art]) == [
+        "corpus: the tokenizer failed on 1 document(s), counted as empty (first: c.jsonl:line 2: RuntimeError: tokenizer panic)"
+    ]

@@ -29,7 +29,7 @@ import numpy as np
 
 from auditor.corpus import Document
 from auditor.corpus.reader import ReadReport, check_usable, iter_documents
-from auditor.errors import UserError
+from auditor.errors import UserError, first_line, is_error_or_panic
 from auditor.escape import escape_text
 from auditor.loaders.view import TokenizerView, TokenKind
 
@@ -41,6 +41,7 @@ BATCH_DOCS = 512
 BATCH_CHARS = 1 << 20
 SNIPPET_CHARS = 60
 MAX_LOSSY_EXAMPLES = 10
+MAX_FAILED_EXAMPLES = 5
 PROGRESS_EVERY_S = 0.5
 OPTION_KEYS = ("text_field", "doc_per_line", "max_documents")
 PREFETCH = True  # read and encode the next batch in a thread while this one is counted
@@ -102,6 +103,8 @@ class CorpusStats:
     char_first_doc: Mapping[str, str] = field(default_factory=dict)  # bad character -> first document's locator
     read: ReadReport = field(default_factory=ReadReport)
     merge_tree: bool = False  # whether inside-merge-tree uses were counted
+    failed_documents: int = 0  # documents the tokenizer failed on (counted as no tokens)
+    failed_examples: tuple[tuple[str, str], ...] = ()  # (locator, error) of the first few
 
     # --- what rules ask ---
 
@@ -178,6 +181,8 @@ class CorpusStats:
             char_first_doc={**other.char_first_doc, **self.char_first_doc},
             read=self.read.merge(other.read),
             merge_tree=self.merge_tree and other.merge_tree,
+            failed_documents=self.failed_documents + other.failed_documents,
+            failed_examples=(self.failed_examples + other.failed_examples)[:MAX_FAILED_EXAMPLES],
         )
 
     # --- the shared cache (auditor/cache.py) ---
@@ -200,6 +205,8 @@ class CorpusStats:
             "char_first_doc": dict(self.char_first_doc),
             "read": self.read.to_dict(),
             "merge_tree": self.merge_tree,
+            "failed_documents": self.failed_documents,
+            "failed_examples": [list(e) for e in self.failed_examples],
         }
         return doc, {name: getattr(self, name) for name in _ARRAYS}
 
@@ -223,6 +230,8 @@ class CorpusStats:
             char_first_doc=dict(doc["char_first_doc"]),
             read=ReadReport.from_dict(doc["read"]),
             merge_tree=bool(doc["merge_tree"]),
+            failed_documents=int(doc["failed_documents"]),
+            failed_examples=tuple((loc, why) for loc, why in doc["failed_examples"]),
         )
 
     # --- the report ---
@@ -250,6 +259,8 @@ class CorpusStats:
             "unk_chars": top(self.unk_chars),
             "dropped_chars": top(self.dropped_chars),
             "lossy_documents": self.lossy_documents,
+            "failed_documents": self.failed_documents,
+            "failed_examples": [{"document": loc, "error": why} for loc, why in self.failed_examples],
             "read": self.read.to_dict(),
         }
 
@@ -520,6 +531,7 @@ class _Encoded:
     ids: np.ndarray
     lengths: np.ndarray
     decoded: list[str]
+    failed: list[tuple[int, str]] = field(default_factory=list)  # (index in docs, error)
 
 
 class _Failure:
@@ -604,6 +616,8 @@ class _Scanner:
         self.char_status: dict[str, int] = {}  # 0 fine, 1 unknown, 2 dropped, 3 changed
         self.char_counts: tuple[Counter, Counter, Counter] = (Counter(), Counter(), Counter())
         self.char_first: dict[str, str] = {}
+        self.failed = 0
+        self.failed_examples: list[tuple[str, str]] = []
 
     def encode(self, docs: Sequence[Document]) -> "_Encoded":
         """The batch's encoding work (documents up to CHUNK_CHARS): ids and round trips.
@@ -613,11 +627,29 @@ class _Scanner:
         texts = [docs[k].text for k in short]
         if not texts:
             return _Encoded(docs, short, texts, np.zeros(0, np.int64), np.zeros(0, np.int64), [])
-        encoded = self.view.encode_batch(texts)
+        failed: list[tuple[int, str]] = []
+        try:
+            encoded = self.view.encode_batch(texts)
+        except BaseException as exc:  # a Rust panic is a BaseException
+            if not is_error_or_panic(exc):
+                raise
+            encoded = []
+            for k, text in zip(short, texts):  # find the document(s) at fault; the others count
+                try:
+                    encoded.append(self.view.encode_batch([text])[0])
+                except BaseException as one:
+                    if not is_error_or_panic(one):
+                        raise
+                    encoded.append([])
+                    failed.append((k, f"{type(one).__name__}: {first_line(one)}"))
         lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
         ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum()))
         decoded = self._decode(encoded, ids, lengths, texts)
-        return _Encoded(docs, short, texts, ids, lengths, decoded)
+        if failed:
+            position = {k: n for n, k in enumerate(short)}
+            for k, _why in failed:
+                decoded[position[k]] = texts[position[k]]  # not a round-trip finding: reported as failed
+        return _Encoded(docs, short, texts, ids, lengths, decoded, failed)
 
     def add_batch(self, docs: Sequence[Document], pre: "_Encoded | None" = None) -> int:
         """Count one batch (encoded by `encode`, here when not given); returns its tokens.
@@ -633,6 +665,10 @@ class _Scanner:
         to_explain: dict[int, LossyExample | None] = {}
         total = 0
         short, texts, ids, lengths, decoded = pre.short, pre.texts, pre.ids, pre.lengths, pre.decoded
+        for k, why in pre.failed:
+            self.failed += 1
+            if len(self.failed_examples) < MAX_FAILED_EXAMPLES:
+                self.failed_examples.append((docs[k].locator, why))
         if short:
             total += int(lengths.sum())
             doc_idx = np.repeat(np.asarray(short, dtype=np.int64), lengths)
@@ -820,6 +856,8 @@ class _Scanner:
             char_first_doc=dict(self.char_first),
             read=read,
             merge_tree=self.tree is not None,
+            failed_documents=self.failed,
+            failed_examples=tuple(self.failed_examples),
         )
 
 
@@ -911,7 +949,16 @@ def read_warnings(artifacts: Iterable[Any]) -> list[str]:
     out: list[str] = []
     for art in artifacts:
         for name, label in (("corpus_stats", "corpus"), ("model_corpus_stats", "model corpus")):
-            read = (getattr(art, "sections", None) or {}).get(name, {}).get("read")
+            section = (getattr(art, "sections", None) or {}).get(name, {})
+            if section.get("failed_documents"):
+                first = section["failed_examples"][0]
+                line = (
+                    f"{label}: the tokenizer failed on {section['failed_documents']} document(s), counted as "
+                    f"empty (first: {first['document']}: {first['error']})"
+                )
+                if line not in out:
+                    out.append(line)
+            read = section.get("read")
             if not read or not (read["bad_records"] or read["unreadable_files"]):
                 continue
             report = ReadReport.from_dict(read)
