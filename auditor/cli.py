@@ -160,10 +160,10 @@ def lint(
     model_corpus: Annotated[
         Optional[list[str]], typer.Option("--model-corpus", metavar="PATH", help="A sample of the model's training data, read like --corpus (repeatable).")
     ] = None,
-    text_field: Annotated[str, typer.Option("--text-field", metavar="NAME", help="Field (column) holding the text in JSON and Parquet corpora.")] = "text",
+    text_field: Annotated[str, typer.Option("--text-field", metavar="NAME", help="Field (column) holding the text in JSON, Parquet and saved-dataset corpora.")] = "text",
     doc_per_line: Annotated[bool, typer.Option("--doc-per-line", help="Plain-text corpora: one document per line (default: one per file).")] = False,
     max_documents: Annotated[
-        Optional[int], typer.Option("--max-documents", metavar="N", min=1, help="Read only the first N documents of each corpus (a deterministic sample).")
+        Optional[int], typer.Option("--max-documents", metavar="N", min=1, help="Read only the first N documents of the corpus (and of the model corpus): a deterministic sample.")
     ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
