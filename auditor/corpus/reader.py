@@ -133,7 +133,10 @@ def _display(path: str) -> str:
 
 
 def _is_saved_dataset(folder: str) -> bool:
-    names = set(os.listdir(folder))
+    try:
+        names = set(os.listdir(folder))
+    except OSError:  # an unreadable folder is reported when its files fail to open
+        return False
     return "dataset_dict.json" in names or ("state.json" in names and "dataset_info.json" in names)
 
 
