@@ -150,6 +150,10 @@ def expand_paths(paths: Sequence[str], report: ReadReport | None = None) -> list
     out: list[str] = []
     seen: set[str] = set()
 
+    def unlisted(exc: OSError) -> None:
+        if report is not None:
+            report.unreadable.append((str(exc.filename), exc.strerror or "cannot list the folder"))
+
     def add(p: str) -> None:
         key = os.path.abspath(p)
         if key not in seen:
@@ -162,7 +166,7 @@ def expand_paths(paths: Sequence[str], report: ReadReport | None = None) -> list
             if _is_saved_dataset(raw):
                 add(raw)
                 continue
-            for root, dirs, files in os.walk(raw):
+            for root, dirs, files in os.walk(raw, onerror=unlisted):
                 dirs.sort()
                 for d in list(dirs):
                     full = os.path.join(root, d)
