@@ -76,7 +76,8 @@ def _reference(view, texts):
             use_docs[t] += 1
             if c > top_count[t]:
                 top_count[t], top_doc[t] = c, d
-    return dict(occurrences=occ, uses=uses, documents=docs, use_documents=use_docs, top_document=top_doc, top_count=top_count)
+    return {"occurrences": occ, "uses": uses, "documents": docs, "use_documents": use_docs,
+            "top_document": top_doc, "top_count": top_count}
 
 
 def _assert_same(a: CorpusStats, b: CorpusStats) -> None:
