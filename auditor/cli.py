@@ -189,6 +189,17 @@ def lint(
     lock: Annotated[
         Optional[Path], typer.Option("--lock", metavar="FILE", help="Behaviour lock to check (default: tokaudit.lock beside each artifact).")
     ] = None,
+    corpus: Annotated[
+        Optional[list[str]], typer.Option("--corpus", metavar="PATH", help="Corpus the tokenizer was trained on: file, folder or glob of JSONL/JSON, Parquet, text (gz/bz2/zst) or a save_to_disk dataset (repeatable).")
+    ] = None,
+    model_corpus: Annotated[
+        Optional[list[str]], typer.Option("--model-corpus", metavar="PATH", help="A sample of the model's training data, read like --corpus (repeatable).")
+    ] = None,
+    text_field: Annotated[str, typer.Option("--text-field", metavar="NAME", help="Field (column) holding the text in JSON, Parquet and saved-dataset corpora.")] = "text",
+    doc_per_line: Annotated[bool, typer.Option("--doc-per-line", help="Plain-text corpora: one document per line (default: one per file).")] = False,
+    max_documents: Annotated[
+        Optional[int], typer.Option("--max-documents", metavar="N", min=1, help="Read only the first N documents of the corpus (and of the model corpus): a deterministic sample.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
@@ -213,12 +224,18 @@ def lint(
         load_options = LoadOptions(
             preset=preset, pattern=pattern, specials=dict(parse_special(s) for s in special or [])
         )
+        inputs = RunInputs(
+            corpus=tuple(corpus or ()),
+            model_corpus=tuple(model_corpus or ()),
+            corpus_options={"text_field": text_field, "doc_per_line": doc_per_line, "max_documents": max_documents},
+            lock=None if lock is None else str(lock),
+        )
         with _progress(_progress_wanted(quiet, no_progress)) as say:
             result = lint_paths(
                 paths,
                 cli,
                 load_options=load_options,
-                inputs=RunInputs(lock=None if lock is None else str(lock)),
+                inputs=inputs,
                 cache=_cache(cache_dir or run_config.cache_dir, no_cache),
                 progress=say,
                 warn=None if quiet else (lambda msg: typer.echo(f"tokaudit: warning: {msg}", err=True)),
@@ -227,6 +244,11 @@ def lint(
         fail_level = fail_on.value if fail_on is not None else (run_config.fail_on or "error")
         use_color = _color_wanted(color, to_terminal=output is None and sys.stdout.isatty())
         report = render(result, output_format.value, fail_on=fail_level, color=use_color)
+        if not quiet:
+            from auditor.corpus.stats import read_warnings
+
+            for line in read_warnings(result.artifacts):
+                typer.echo(f"tokaudit: warning: {line}", err=True)
         if output is not None:
             try:
                 write_atomic(output, report)

@@ -1,7 +1,7 @@
 """Built-in rules, one module per rule, grouped by family (vocabulary/, preprocessing/, ...).
 
 Codes are stable and never reused: V = vocabulary (tokenizer only), P = preprocessing
-and mismatch (configuration, probe strings, behaviour lock, implementations).
+and mismatch (configuration, probe strings, behaviour lock, implementations), C = corpus.
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ from rules.preprocessing.lossy_normalizer import LossyNormalizer
 from rules.preprocessing.prefix_space import PrefixSpaceMismatch
 from rules.preprocessing.probe_roundtrip import ProbeRoundTrip
 from rules.preprocessing.split_string import SplitPatternIsString
+from rules.corpus.lossy_round_trip import LossyRoundTrip
+from rules.corpus.scaffold import ScaffoldToken
+from rules.corpus.single_document import SingleDocumentMerge
+from rules.corpus.unknown_rate import UnknownTokenRate
+from rules.corpus.unseen import UnseenToken
 from rules.vocabulary.byte_coverage import MissingByteCoverage
 from rules.vocabulary.duplicate_bytes import DuplicateTokenBytes
 from rules.vocabulary.id_gaps import VocabularyIdGap
@@ -43,4 +48,10 @@ BUILTIN_RULES = (
     ProbeRoundTrip,
     LockMismatch,
     ImplementationMismatch,
+    # corpus (issue 3)
+    SingleDocumentMerge,
+    ScaffoldToken,
+    UnseenToken,
+    LossyRoundTrip,
+    UnknownTokenRate,
 )

@@ -27,7 +27,7 @@ def test_codes_and_names_unique_and_wellformed():
         (None, [], None),  # default: all
         (["V101"], [], ["V101"]),
         (["unreachable-token"], [], ["V101"]),
-        (["v10"], [], "V10"),  # prefix, case-insensitive
+        (["v10"], [], [f"V10{k}" for k in range(1, 8)]),  # prefix, case-insensitive
         (["ALL"], ["V102", "reserved-token"], "all-but"),
     ],
 )

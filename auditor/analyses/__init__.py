@@ -62,6 +62,20 @@ def _implementations(store: "AnalysisStore") -> Any:
     return compare_siblings(store)
 
 
+def _corpus_stats(store: "AnalysisStore") -> Any:
+    from auditor.corpus.stats import scan_corpus
+
+    return scan_corpus(store.view, store.inputs.corpus, store.inputs.corpus_options, progress=store.progress, label="corpus")
+
+
+def _model_corpus_stats(store: "AnalysisStore") -> Any:
+    from auditor.corpus.stats import scan_corpus
+
+    return scan_corpus(
+        store.view, store.inputs.model_corpus, store.inputs.corpus_options, progress=store.progress, label="model corpus"
+    )
+
+
 ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
     "vocabulary": _vocabulary,
     # preprocessing (issue 4): probe strings, normaliser effects, behaviour lock, other implementations
@@ -69,6 +83,9 @@ ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
     "normalizer": _normalizer,
     "lock": _lock,
     "implementations": _implementations,
+    # corpus (issue 3)
+    "corpus_stats": _corpus_stats,  # over inputs.corpus (auditor/corpus/stats.py)
+    "model_corpus_stats": _model_corpus_stats,  # the same over inputs.model_corpus
 }
 
 
@@ -99,8 +116,29 @@ def _vocabulary_spec() -> CacheSpec:
     return CacheSpec(dump=lambda result: result.to_cache(), load=load)
 
 
+def _corpus_key(which: str) -> Callable[["AnalysisStore"], Any]:
+    def key(store: "AnalysisStore") -> Any:
+        from auditor.corpus.reader import corpus_signature
+
+        paths = store.inputs.corpus if which == "corpus" else store.inputs.model_corpus
+        return [corpus_signature(paths), dict(sorted(store.inputs.corpus_options.items()))]
+
+    return key
+
+
+def _corpus_spec(which: str) -> CacheSpec:
+    def load(document: dict[str, Any], arrays: dict[str, Any]) -> Any:
+        from auditor.corpus.stats import CorpusStats
+
+        return CorpusStats.from_cache(document, arrays)
+
+    return CacheSpec(dump=lambda result: result.to_cache(), load=load, key=_corpus_key(which))
+
+
 CACHED: dict[str, CacheSpec] = {
     "vocabulary": _vocabulary_spec(),
+    "corpus_stats": _corpus_spec("corpus"),
+    "model_corpus_stats": _corpus_spec("model_corpus"),
 }
 
 

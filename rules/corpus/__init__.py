@@ -1,0 +1,1 @@
+"""Corpus rules (C): the tokenizer read together with the corpus it was trained on."""
