@@ -32,6 +32,7 @@ class ArtifactResult:
     sections: dict[str, Any] = field(default_factory=dict)
     # The rules that ran on this artifact (its configuration may differ from another's).
     rules_run: list[str] = field(default_factory=list)
+    rules_skipped: dict[str, str] = field(default_factory=dict)  # selected for it but not runnable: why
 
 
 @dataclass
@@ -109,11 +110,13 @@ def run_lint(
             if cached is not None:
                 say(f"{name}: unchanged (cached)")
                 cached[0].rules_run = [r.code for r in runnable]
+                cached[0].rules_skipped = dict(skipped)
                 artifacts.append(cached[0])
                 findings.extend(cached[1])
                 continue
         result, found = _lint_artifact(path, name, runnable, load_options, inputs, say, artifact_key)
         result.rules_run = [r.code for r in runnable]
+        result.rules_skipped = dict(skipped)
         if outcome_key is not None:
             _store_outcome(cache, outcome_key, result, found)
         artifacts.append(result)

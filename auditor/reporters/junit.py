@@ -59,7 +59,8 @@ def render_junit(result: LintResult, *, fail_on: str = "error") -> str:
             else:
                 case = case[:-1] + " />"
             cases.append(case)
-        for code, why in sorted(result.rules_skipped.items()):
+        skipped_here = art.rules_skipped if art.rules_run else result.rules_skipped
+        for code, why in sorted(skipped_here.items()):
             cls = find_rule(code)
             name = f"{code} {cls.name}" if cls is not None else code
             cases.append(
@@ -67,7 +68,7 @@ def render_junit(result: LintResult, *, fail_on: str = "error") -> str:
                 f"      <skipped message={_attr(why)} />\n    </testcase>"
             )
         tests = len(cases)
-        skipped = len(result.rules_skipped)
+        skipped = len(skipped_here)
         total_tests += tests
         total_failures += failures
         total_skipped += skipped
