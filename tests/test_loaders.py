@@ -497,3 +497,35 @@ def test_tiktoken_file_without_the_bytes_utf8_never_uses_loads(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     view = load_tokenizer(path, LoadOptions(pattern=GPT2_PATTERN))
     assert view.encode("héllo 🙂") and view.decode(view.encode("héllo 🙂")) == "héllo 🙂"
+
+
+@pytest.mark.real
+def test_tiktoken_merges_reproduce_tiktoken_encoding():
+    """The merges recovered from a rank file, applied as classic BPE (lowest-rank pair
+    first), encode like tiktoken itself: the merge trees the corpus scan counts are real."""
+    import regex
+    import tiktoken
+
+    from auditor.loaders.tiktoken_file import PRESETS, _merges_from_ranks, parse_ranks
+    from tests.conftest import real_file
+
+    path = real_file("gpt2")
+    ranks = parse_ranks(path, path.read_bytes())
+    pair_rank = {(a, b): r for a, b, r in _merges_from_ranks(ranks)}
+    enc = tiktoken.Encoding("r50k", pat_str=PRESETS["r50k_base"].pattern, mergeable_ranks=ranks, special_tokens={})
+
+    def classic_bpe(chunk: bytes) -> list[int]:
+        parts = [ranks[chunk[i : i + 1]] for i in range(len(chunk))]
+        while True:
+            best = min(
+                ((pair_rank[p], i) for i, p in enumerate(zip(parts, parts[1:])) if p in pair_rank), default=None
+            )
+            if best is None:
+                return parts
+            parts[best[1] : best[1] + 2] = [best[0]]
+
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    text += " SolidGoldMagikarp PsyNetMessage externalToEVA 3333+777 déjà-vu 日本語 😀👍🏽\r\n\t  x"
+    chunks = regex.findall(PRESETS["r50k_base"].pattern, text)
+    assert len(chunks) > 500
+    assert [c for c in chunks if classic_bpe(c.encode()) != enc.encode_ordinary(c)] == []

@@ -266,21 +266,30 @@ def load_tiktoken(
 
 
 def _merges_from_ranks(ranks: dict[bytes, int]) -> list[tuple[int, int, int]]:
-    """Recover merges: a token of rank r is the merge of the split whose parts both rank below r,
-    choosing the split that tiktoken's own BPE would produce (lowest max rank of the two parts)."""
+    """Recover merges: the pair a token of rank r is made from is what tiktoken's own BPE
+    leaves when it runs on the token's bytes with only the ranks below r (the two parts
+    it cannot merge further). A token that does not end as two parts is made by no merge."""
     out = []
     for tb, rank in ranks.items():
         if len(tb) < 2:
             continue
-        best = None
-        for k in range(1, len(tb)):
-            a, b = ranks.get(tb[:k]), ranks.get(tb[k:])
-            if a is None or b is None or a >= rank or b >= rank:
-                continue
-            key = max(a, b)
-            if best is None or key < best[0]:
-                best = (key, a, b)
-        if best is not None:
-            out.append((best[1], best[2], rank))
+        parts = _bpe_below(tb, ranks, rank)
+        if len(parts) == 2:
+            out.append((ranks[parts[0]], ranks[parts[1]], rank))
     out.sort(key=lambda t: t[2])
     return out
+
+
+def _bpe_below(token: bytes, ranks: dict[bytes, int], limit: int) -> list[bytes]:
+    """tiktoken's byte-pair merge of `token`, using only ranks below `limit`."""
+    parts = [token[i : i + 1] for i in range(len(token))]
+    while len(parts) > 1:
+        best_rank, best_i = limit, -1
+        for i in range(len(parts) - 1):
+            r = ranks.get(parts[i] + parts[i + 1])
+            if r is not None and r < best_rank:
+                best_rank, best_i = r, i
+        if best_i < 0:
+            break
+        parts[best_i : best_i + 2] = [parts[best_i] + parts[best_i + 1]]
+    return parts
