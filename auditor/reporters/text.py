@@ -104,8 +104,11 @@ def render_text(result: LintResult, *, fail_on: str = "error", max_per_rule: int
         if not findings:
             lines.append(f"  {paint('no findings', 'ok')}")
         lines.append("")
+    by_reason: dict[str, list[str]] = {}
     for code, why in sorted(result.rules_skipped.items()):
-        lines.append(f"skipped {code}: {why}")
+        by_reason.setdefault(why, []).append(code)
+    for why, codes in sorted(by_reason.items()):  # said once per missing input, not once per rule
+        lines.append(f"skipped {', '.join(codes)}: {why}")
     if result.suppressed:
         lines.append(f"{result.suppressed} finding(s) suppressed by configuration (allowlist, per-path-ignores)")
     if result.baseline is not None:
