@@ -61,14 +61,22 @@ class Example:
     VALID examples have `flagged=()`. The harness in tests/test_rule_examples.py builds
     the tokenizer, writes `corpus` / `model_corpus` (documents) as JSONL files when the
     rule needs them, runs only this rule, and compares the flagged texts.
+
+    `model` gives model rules a model: a mapping is a tiny embedding-only model the
+    harness writes for the tokenizer (see auditor/model/fixtures.py; its "options" are
+    the run's model options); a string is a model folder relative to the repository,
+    whose own tokenizer is used when `tokenizer` is None. `generation` asks for
+    verification by prompting (a string model only).
     """
 
     description: str
-    tokenizer: ExampleTokenizer
+    tokenizer: ExampleTokenizer | None
     flagged: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
     corpus: tuple[str, ...] = ()
     model_corpus: tuple[str, ...] = ()
+    model: Mapping[str, Any] | str | None = None
+    generation: bool = False
 
 
 @dataclass

@@ -23,8 +23,29 @@ def _vocabulary(store: "AnalysisStore") -> Any:
     return analyze_vocabulary(store.view)
 
 
+def _embeddings(store: "AnalysisStore") -> Any:
+    from auditor.analyses.model import analyze_embeddings
+
+    return analyze_embeddings(store)
+
+
+def _indicators(store: "AnalysisStore") -> Any:
+    from auditor.analyses.model import analyze_indicators
+
+    return analyze_indicators(store)
+
+
+def _verification(store: "AnalysisStore") -> Any:
+    from auditor.analyses.model import analyze_verification
+
+    return analyze_verification(store)
+
+
 ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
     "vocabulary": _vocabulary,
+    "embeddings": _embeddings,
+    "indicators": _indicators,
+    "verification": _verification,
 }
 
 

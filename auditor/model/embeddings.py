@@ -1,0 +1,490 @@
+"""Read a model's input and output embedding matrices without loading the model.
+
+The indicators (method.md §2) need two tensors out of hundreds. An HF folder's
+safetensors files are memory-mapped and only those two tensors are touched (the header
+is parsed here: numpy cannot hold bfloat16, so the bytes are widened to float32
+directly, without torch); GGUF tensors are dequantised with the `gguf` package;
+PyTorch `.bin` checkpoints are read only with `torch.load(weights_only=True)`, and a
+checkpoint that needs pickle's code execution is refused.
+
+Tied or untied is decided from the config *and* from the tensors: a missing output
+tensor means tied, an output tensor equal to the input means tied whatever the config
+says, and a config that ties a differing `lm_head` wins (transformers ignores the
+stored copy), with a note either way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from auditor.errors import InputError, MissingExtraError, UserError, first_line
+
+# Tensor names, most specific first. Suffix matching covers wrappers ("language_model.").
+INPUT_NAMES = (
+    "model.embed_tokens.weight",
+    "transformer.wte.weight",
+    "gpt_neox.embed_in.weight",
+    "model.decoder.embed_tokens.weight",
+    "transformer.word_embeddings.weight",
+    "transformer.embedding.word_embeddings.weight",
+    "model.language_model.embed_tokens.weight",
+    "language_model.model.embed_tokens.weight",
+    "tok_embeddings.weight",
+    "embed_tokens.weight",
+    "wte.weight",
+    "embed_in.weight",
+    "word_embeddings.weight",
+    "token_embd.weight",
+)
+OUTPUT_NAMES = (
+    "lm_head.weight",
+    "embed_out.weight",
+    "language_model.lm_head.weight",
+    "output.weight",
+)
+INPUT_SUFFIXES = ("embed_tokens.weight", "wte.weight", "embed_in.weight", "word_embeddings.weight")
+OUTPUT_SUFFIXES = ("lm_head.weight", "embed_out.weight")
+
+_ST_DTYPES = {"F32": ("<f4", 4), "F16": ("<f2", 2), "BF16": ("<u2", 2), "F64": ("<f8", 8)}
+_ST_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+             "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
+
+
+@dataclass(frozen=True)
+class ModelEmbeddings:
+    """The two matrices the indicators read (float32, rows = token ids) and what they came from."""
+
+    path: str
+    format: str  # "safetensors", "gguf", "pytorch"
+    architecture: str | None
+    input: Any  # numpy float32 [rows, dim]
+    output: Any | None  # numpy float32, None when tied (one matrix)
+    tied: bool
+    input_name: str
+    output_name: str | None
+    storage_dtype: str  # as stored: bfloat16, float16, float32, Q4_1, ...
+    config_vocab_size: int | None
+    parameter_count: int | None  # all tensors of the checkpoint (for the memory estimate)
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def rows(self) -> int:
+        return int(self.input.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.input.shape[1])
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "architecture": self.architecture,
+            "tied": self.tied,
+            "embedding_shape": [self.rows, self.dim],
+            "output_shape": None if self.output is None else [int(s) for s in self.output.shape],
+            "input_tensor": self.input_name,
+            "output_tensor": self.output_name,
+            "storage_dtype": self.storage_dtype,
+            "config_vocab_size": self.config_vocab_size,
+            "parameter_count": self.parameter_count,
+        }
+
+
+def read_embeddings(path: str | os.PathLike[str]) -> ModelEmbeddings:
+    """Embeddings of an HF model folder, a GGUF file, a .safetensors or a .bin file."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{path}: no such file or directory")
+    if p.is_dir():
+        return _read_folder(p)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise InputError(p, f"cannot read ({exc.strerror})") from None
+    if head.startswith(b"GGUF"):
+        return _read_gguf(p)
+    if p.suffix == ".safetensors":
+        return _finish(p, "safetensors", _config_near(p), _SafetensorsFiles([p]))
+    if p.suffix in (".bin", ".pt", ".pth"):
+        return _finish(p, "pytorch", _config_near(p), _TorchFiles([p]))
+    raise InputError(p, "not a model: expected an HF model folder, a GGUF file, .safetensors or .bin")
+
+
+# --- HF folders ----------------------------------------------------------------------
+
+
+def _config_near(p: Path) -> dict[str, Any]:
+    cfg = p.parent / "config.json"
+    return _read_config(cfg) if cfg.is_file() else {}
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(path, f"not a readable JSON config ({first_line(exc)})") from None
+    if not isinstance(data, dict):
+        raise InputError(path, "config.json is not a JSON object")
+    # Multimodal wrappers keep the language model's settings in text_config.
+    text = data.get("text_config")
+    if isinstance(text, dict):
+        merged = dict(text)
+        merged.setdefault("architectures", data.get("architectures"))
+        if "tie_word_embeddings" in data:
+            merged.setdefault("tie_word_embeddings", data["tie_word_embeddings"])
+        return merged
+    return data
+
+
+def _read_folder(folder: Path) -> ModelEmbeddings:
+    config = _read_config(folder / "config.json") if (folder / "config.json").is_file() else {}
+    st_index = folder / "model.safetensors.index.json"
+    pt_index = folder / "pytorch_model.bin.index.json"
+    if st_index.is_file():
+        return _finish(folder, "safetensors", config, _SafetensorsFiles(_index_files(st_index)))
+    singles = sorted(folder.glob("*.safetensors"))
+    if singles:
+        return _finish(folder, "safetensors", config, _SafetensorsFiles(singles))
+    if pt_index.is_file():
+        return _finish(folder, "pytorch", config, _TorchFiles(_index_files(pt_index)))
+    bins = sorted(folder.glob("pytorch_model*.bin"))
+    if bins:
+        return _finish(folder, "pytorch", config, _TorchFiles(bins))
+    ggufs = sorted(folder.glob("*.gguf"))
+    if len(ggufs) == 1:
+        return _read_gguf(ggufs[0])
+    if len(ggufs) > 1:
+        raise UserError(f"{folder}: several .gguf files; name the one to audit")
+    raise UserError(
+        f"{folder}: no model weights found (looked for model.safetensors, a sharded index, "
+        "pytorch_model.bin, *.gguf)"
+    )
+
+
+def _index_files(index: Path) -> list[Path]:
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+        weight_map = data["weight_map"]
+        names = sorted(set(weight_map.values()))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(index, f"not a valid shard index ({first_line(exc)})") from None
+    files = [index.parent / n for n in names]
+    missing = [f.name for f in files if not f.is_file()]
+    if missing:
+        raise InputError(index, f"names shard(s) that are missing: {', '.join(missing[:3])}")
+    return files
+
+
+class _SafetensorsFiles:
+    """Tensors of one or more safetensors files, by name, memory-mapped on demand."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self.headers: dict[str, tuple[Path, int, dict[str, Any]]] = {}
+        for f in files:
+            header, start = _safetensors_header(f)
+            for name, info in header.items():
+                if name != "__metadata__":
+                    self.headers[name] = (f, start, info)
+
+    def names(self) -> dict[str, tuple[int, ...]]:
+        return {n: tuple(info["shape"]) for n, (_f, _s, info) in self.headers.items()}
+
+    def parameter_count(self) -> int:
+        total = 0
+        for _f, _s, info in self.headers.values():
+            n = 1
+            for d in info["shape"]:
+                n *= int(d)
+            total += n
+        return total
+
+    def dtype(self, name: str) -> str:
+        return {"BF16": "bfloat16", "F16": "float16", "F32": "float32", "F64": "float64"}.get(
+            self.headers[name][2]["dtype"], self.headers[name][2]["dtype"]
+        )
+
+    def load(self, name: str) -> Any:
+        import numpy as np
+
+        f, start, info = self.headers[name]
+        dtype = info["dtype"]
+        if dtype not in _ST_DTYPES:
+            raise InputError(f, f"tensor {name} has dtype {dtype}; embeddings must be float (F32, F16, BF16)")
+        np_dtype, width = _ST_DTYPES[dtype]
+        shape = tuple(int(d) for d in info["shape"])
+        begin, end = info["data_offsets"]
+        count = 1
+        for d in shape:
+            count *= d
+        if end - begin != count * width:
+            raise InputError(f, f"tensor {name}: its byte range does not match its shape {list(shape)}")
+        raw = np.memmap(f, dtype=np_dtype, mode="r", offset=start + begin, shape=shape)
+        if dtype == "BF16":  # bfloat16 is the top half of a float32
+            out = np.empty(shape, dtype=np.float32)
+            out.view(np.uint32)[...] = raw.astype(np.uint32) << 16
+            return out
+        return np.asarray(raw, dtype=np.float32)
+
+
+def _safetensors_header(path: Path) -> tuple[dict[str, Any], int]:
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise InputError(path, "truncated safetensors file (no header)")
+            (n,) = struct.unpack("<Q", head)
+            if n > min(size - 8, 100 << 20):
+                raise InputError(path, "not a safetensors file (header length out of range)")
+            header = json.loads(fh.read(n).decode("utf-8"))
+    except OSError as exc:
+        raise InputError(path, f"cannot read ({exc.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(path, "not a safetensors file (header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise InputError(path, "not a safetensors file (header is not an object)")
+    start = 8 + n
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            begin, end = info["data_offsets"]
+            ok = 0 <= begin <= end and start + end <= size and isinstance(info["shape"], list)
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise InputError(path, f"tensor {name}: offsets beyond the file (truncated or corrupt)")
+        if info.get("dtype") not in _ST_BYTES:
+            raise InputError(path, f"tensor {name}: unknown dtype {info.get('dtype')!r}")
+    return header, start
+
+
+class _TorchFiles:
+    """PyTorch checkpoints, loaded only with weights_only=True (no code runs)."""
+
+    def __init__(self, files: list[Path]) -> None:
+        try:
+            import torch
+        except ImportError:
+            raise MissingExtraError("PyTorch .bin checkpoints", "torch", "model") from None
+        self.tensors: dict[str, Any] = {}
+        for f in files:
+            try:
+                state = torch.load(f, map_location="cpu", weights_only=True, mmap=True)
+            except Exception as exc:  # noqa: BLE001 - pickle refusals have many types
+                msg = first_line(exc)
+                if "weights_only" in str(exc) or "Unsupported" in msg or "pickle" in msg.lower():
+                    raise InputError(
+                        f,
+                        "checkpoint needs pickle code execution to load (weights_only=True refuses it); "
+                        "tokaudit never runs it: convert it to safetensors with a tool you trust",
+                    ) from None
+                raise InputError(f, f"not a readable PyTorch checkpoint ({msg})") from None
+            if not isinstance(state, dict):
+                raise InputError(f, "checkpoint is not a state dict of tensors")
+            if "state_dict" in state and isinstance(state["state_dict"], dict):
+                state = state["state_dict"]
+            for k, v in state.items():
+                if hasattr(v, "shape") and hasattr(v, "dtype"):
+                    self.tensors[str(k)] = v
+
+    def names(self) -> dict[str, tuple[int, ...]]:
+        return {n: tuple(int(d) for d in t.shape) for n, t in self.tensors.items()}
+
+    def parameter_count(self) -> int:
+        return sum(int(t.numel()) for t in self.tensors.values())
+
+    def dtype(self, name: str) -> str:
+        return str(self.tensors[name].dtype).replace("torch.", "")
+
+    def load(self, name: str) -> Any:
+        t = self.tensors[name]
+        if not t.is_floating_point():
+            raise InputError(name, "embedding tensor is not floating point")
+        return t.float().numpy()
+
+
+def _pick(names: dict[str, tuple[int, ...]], exact: tuple[str, ...], suffixes: tuple[str, ...]) -> str | None:
+    for n in exact:
+        if n in names and len(names[n]) == 2:
+            return n
+    for suffix in suffixes:
+        hits = sorted(n for n in names if n.endswith(suffix) and len(names[n]) == 2)
+        if hits:
+            return hits[0]
+    return None
+
+
+def _finish(path: Path, fmt: str, config: dict[str, Any], files: Any) -> ModelEmbeddings:
+    import numpy as np
+
+    names = files.names()
+    in_name = _pick(names, INPUT_NAMES, INPUT_SUFFIXES)
+    if in_name is None:
+        raise InputError(path, "no input embedding tensor found (looked for model.embed_tokens.weight, "
+                               "transformer.wte.weight, gpt_neox.embed_in.weight, ...)")
+    out_name = _pick(names, OUTPUT_NAMES, OUTPUT_SUFFIXES)
+    notes: list[str] = []
+    e_in = files.load(in_name)
+    e_out = files.load(out_name) if out_name is not None else None
+    cfg_tie = config.get("tie_word_embeddings")
+    tied, out = _decide_tied(path, cfg_tie, e_in, e_out, out_name, notes)
+    arch = None
+    if isinstance(config.get("architectures"), list) and config["architectures"]:
+        arch = str(config["architectures"][0])
+    elif config.get("model_type"):
+        arch = str(config["model_type"])
+    vocab = config.get("vocab_size")
+    if isinstance(vocab, int) and vocab != e_in.shape[0]:
+        notes.append(f"config vocab_size {vocab} differs from the {e_in.shape[0]} embedding rows")
+    hidden = config.get("hidden_size") or config.get("n_embd") or config.get("d_model")
+    if isinstance(hidden, int) and hidden != e_in.shape[1]:
+        notes.append(f"config hidden size {hidden} differs from the embedding width {e_in.shape[1]}")
+    if not np.all(np.isfinite(e_in)):
+        notes.append(f"{int((~np.isfinite(e_in)).any(axis=1).sum())} input embedding rows hold NaN or infinity")
+    return ModelEmbeddings(
+        path=str(path),
+        format=fmt,
+        architecture=arch,
+        input=e_in,
+        output=out,
+        tied=tied,
+        input_name=in_name,
+        output_name=None if tied else out_name,
+        storage_dtype=files.dtype(in_name),
+        config_vocab_size=vocab if isinstance(vocab, int) else None,
+        parameter_count=files.parameter_count(),
+        notes=tuple(notes),
+    )
+
+
+def _decide_tied(
+    path: Path, cfg_tie: Any, e_in: Any, e_out: Any | None, out_name: str | None, notes: list[str]
+) -> tuple[bool, Any | None]:
+    """(tied, output matrix or None): the config and the tensors together."""
+    import numpy as np
+
+    if e_out is None:
+        if cfg_tie is False:
+            raise InputError(path, "config says the embeddings are untied but there is no output embedding tensor "
+                                   "(lm_head.weight): incomplete checkpoint?")
+        return True, None
+    if e_out.shape != e_in.shape:
+        if cfg_tie is True:
+            notes.append(f"config ties the embeddings but {out_name} has another shape: treated as untied")
+        return False, e_out
+    if np.array_equal(e_in, e_out):
+        if cfg_tie is False:
+            notes.append(f"config says untied but {out_name} equals the input embedding: treated as tied")
+        return True, None
+    if cfg_tie is True:
+        notes.append(f"config ties the embeddings, so the stored {out_name}, which differs, is ignored "
+                     "(as transformers does)")
+        return True, None
+    if cfg_tie is None:
+        notes.append(f"config does not say whether embeddings are tied; {out_name} differs: treated as untied")
+    return False, e_out
+
+
+# --- GGUF ------------------------------------------------------------------------------
+
+
+def _read_gguf(path: Path) -> ModelEmbeddings:
+    try:
+        import gguf
+        from gguf.quants import dequantize
+    except ImportError:
+        raise MissingExtraError("GGUF models", "gguf", "model") from None
+    try:
+        reader = gguf.GGUFReader(path, "r")
+    except Exception as exc:  # noqa: BLE001 - corrupt files fail in many ways
+        raise InputError(path, f"not a readable GGUF file ({first_line(exc)})") from None
+    tensors = {t.name: t for t in reader.tensors}
+    if "token_embd.weight" not in tensors:
+        raise InputError(path, "GGUF file has no token_embd.weight tensor (a vocabulary-only file?)")
+
+    def load(name: str) -> Any:
+        import numpy as np
+
+        t = tensors[name]
+        try:
+            arr = dequantize(t.data, t.tensor_type)
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(path, f"cannot dequantise {name} ({first_line(exc)})") from None
+        rows, dim = int(t.shape[-1]), int(t.shape[0])  # GGUF shapes are listed innermost first
+        return np.ascontiguousarray(np.asarray(arr, dtype=np.float32).reshape(rows, dim))
+
+    field_ = reader.get_field("general.architecture")
+    arch = None
+    if field_ is not None:
+        arch = bytes(field_.parts[field_.data[0]]).decode("utf-8", "replace")
+    e_in = load("token_embd.weight")
+    e_out = load("output.weight") if "output.weight" in tensors else None
+    notes: list[str] = []
+    tied, out = _decide_tied(path, None if e_out is not None else True, e_in, e_out, "output.weight", notes)
+    notes = [n for n in notes if "does not say" not in n]  # GGUF has no tie flag: the tensors decide
+    qtype = tensors["token_embd.weight"].tensor_type
+    count = sum(int(t.n_elements) for t in reader.tensors)
+    return ModelEmbeddings(
+        path=str(path),
+        format="gguf",
+        architecture=arch,
+        input=e_in,
+        output=out,
+        tied=tied,
+        input_name="token_embd.weight",
+        output_name=None if tied else "output.weight",
+        storage_dtype=getattr(qtype, "name", str(qtype)),
+        config_vocab_size=None,
+        parameter_count=count,
+        notes=tuple(notes),
+    )
+
+
+# --- memory estimate for verification ------------------------------------------------------
+
+_DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "auto": None}
+
+
+def estimate_model_bytes(emb: ModelEmbeddings, dtype: str) -> int | None:
+    """Bytes the full model takes once loaded in `dtype` (auto: as stored, GGUF: float32)."""
+    if emb.parameter_count is None:
+        return None
+    width = _DTYPE_BYTES.get(dtype)
+    if width is None:
+        width = {"float16": 2, "bfloat16": 2, "float64": 8}.get(emb.storage_dtype, 4)
+    return int(emb.parameter_count * width * 1.2)  # activations, buffers and allocator slack
+
+
+def available_memory_bytes(device: str, probe: Callable[[], int | None] | None = None) -> int | None:
+    """Free memory of the device verification would run on (None when unknown)."""
+    if probe is not None:
+        return probe()
+    if device == "cuda":
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                free, _total = torch.cuda.mem_get_info()
+                return int(free)
+        except Exception:  # noqa: BLE001
+            return None
+        return None
+    env = os.environ.get("TOKAUDIT_MEMORY_LIMIT")  # for tests and constrained containers
+    if env and env.isdigit():
+        return int(env)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
