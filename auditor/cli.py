@@ -299,6 +299,9 @@ def audit(
     device: Annotated[Device, typer.Option("--device", help="Where verification runs.")] = Device.cpu,
     dtype: Annotated[DType, typer.Option("--dtype", help="Weights dtype for verification.")] = DType.auto,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Candidates per verification batch.")] = 16,
+    exact: Annotated[
+        bool, typer.Option("--exact-max-prob", help="Compute every prompt and step for rejected tokens too (slower).")
+    ] = False,
     select: Annotated[
         Optional[list[str]], typer.Option("--select", metavar="RULES", help="Rules to run (default: the model rules, M).")
     ] = None,
@@ -324,7 +327,13 @@ def audit(
     """Audit a trained model for under-trained tokens: embedding indicators, then --verify by prompting."""
     with _guard(debug):
         from auditor.engine import failing
-        from auditor.model.audit import AuditRequest, default_cache_dir, parse_ids, run_audit
+        from auditor.model.audit import (
+            AuditRequest,
+            default_cache_dir,
+            parse_ids,
+            run_audit,
+            verification_failure,
+        )
         from auditor.registry import select_rules
 
         selection = select_rules(_split(select) or ["M"], (), _split(ignore))
@@ -344,12 +353,17 @@ def audit(
             device=device.value,
             dtype=dtype.value,
             batch_size=batch_size,
+            exact=exact,
             cache_dir=None if no_cache else str(cache_dir or default_cache_dir()),
         )
         with _progress(_progress_wanted(quiet, no_progress)) as say:
             result = run_audit(request, [cls() for cls in selection.rules], progress=say)
         _write_audit_outputs(result, output_format.value, output, markdown, plots, fail_on.value)
         code = 1 if failing(result.findings, fail_on.value) and not exit_zero else 0
+        why = verification_failure(result)
+        if why is not None:  # the indicators are reported; what was asked for is not done
+            typer.echo(f"tokaudit: error: verification did not run: {why}", err=True)
+            code = 2
     raise typer.Exit(code)
 
 

@@ -183,9 +183,10 @@ class VerificationAnalysis:
 
     ran: bool
     placeholder_id: int | None
-    results: tuple[Any, ...]  # auditor.model.verify.TokenVerification
+    results: tuple[Any, ...]  # auditor.model.verify.TokenVerification, by token id
     threshold: float
     skipped: str | None = None
+    run: Mapping[str, Any] = field(default_factory=dict)  # how it ran (VerificationRun.describe())
     seconds: float = 0.0  # not in the report: reports are byte-for-byte deterministic
 
     def by_id(self) -> dict[int, Any]:
@@ -195,7 +196,10 @@ class VerificationAnalysis:
         return [r for r in self.results if r.verdict == "under-trained"]
 
     def report_section(self) -> dict[str, Any]:
+        # Timings and cache hits change from run to run: they stay out of the report.
+        run = {k: v for k, v in self.run.items() if k not in ("seconds", "cached")}
         return {
+            **run,
             "ran": self.ran,
             "skipped": self.skipped,
             "placeholder_id": self.placeholder_id,
@@ -209,7 +213,7 @@ def check_memory(emb: ModelEmbeddings, device: str, dtype: str, probe: Any = Non
     """Refuse, before loading, a model that cannot fit the device's free memory."""
     from auditor.model.embeddings import available_memory_bytes, estimate_model_bytes
 
-    need = estimate_model_bytes(emb, dtype)
+    need = estimate_model_bytes(emb, dtype, device)
     have = available_memory_bytes(device, probe)
     if need is None or have is None or need <= have:
         return
@@ -247,18 +251,24 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
     candidates = list(ind.candidates)
     store.progress(f"verifying {len(candidates)} candidates on {device}")
     options = VerifyOptions(
-        device=device, dtype=dtype, batch_size=int(mo.get("batch_size", 16)), threshold=threshold
+        device=device,
+        dtype=dtype,
+        batch_size=int(mo.get("batch_size", 16)),
+        threshold=threshold,
+        exact=bool(mo.get("exact", False)),
     )
     start = time.perf_counter()
     try:
-        run = verify_tokens(str(store.inputs.model), store.view, candidates, options, cache=store.inputs.cache)
+        run = verify_tokens(
+            str(store.inputs.model), store.view, candidates, options, progress=store.progress, cache=store.inputs.cache
+        )
     except UserError as exc:
         if mo.get("verify_required", False):
             raise
         return VerificationAnalysis(False, None, (), threshold, skipped=str(exc))
     results = tuple(sorted(run.results, key=lambda r: r.token_id))
     return VerificationAnalysis(
-        True, run.placeholder_id, results, threshold, seconds=time.perf_counter() - start
+        True, run.placeholder_id, results, threshold, run=run.describe(), seconds=time.perf_counter() - start
     )
 
 

@@ -35,6 +35,7 @@ class AuditRequest:
     device: str = "cpu"
     dtype: str = "auto"
     batch_size: int = 16
+    exact: bool = False
     cache_dir: str | None = None
 
     def model_options(self) -> dict[str, Any]:
@@ -47,7 +48,10 @@ class AuditRequest:
             "device": self.device,
             "dtype": self.dtype,
             "batch_size": self.batch_size,
-            "verify_required": self.verify,
+            "exact": self.exact,
+            # A model transformers cannot run still gets its indicators: verification then
+            # reports why it did not run (verification_failure) instead of stopping the run.
+            "verify_required": False,
         }
 
 
@@ -128,6 +132,15 @@ def run_audit(
         cache=cache,
     )
     return run_lint([tok], rules, inputs=inputs, progress=progress)
+
+
+def verification_failure(result: LintResult) -> str | None:
+    """Why the verification that was asked for did not run (None when it ran or was not asked)."""
+    ver = sections(result).get("verification")
+    if ver is None or ver["ran"]:
+        return None
+    skipped = ver.get("skipped") or ""
+    return None if "not asked" in skipped else skipped
 
 
 # --- outputs -----------------------------------------------------------------------------

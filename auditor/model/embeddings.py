@@ -453,13 +453,14 @@ def _read_gguf(path: Path) -> ModelEmbeddings:
 _DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "auto": None}
 
 
-def estimate_model_bytes(emb: ModelEmbeddings, dtype: str) -> int | None:
-    """Bytes the full model takes once loaded in `dtype` (auto: as stored, GGUF: float32)."""
+def estimate_model_bytes(emb: ModelEmbeddings, dtype: str, device: str = "cpu") -> int | None:
+    """Bytes the full model takes once loaded in `dtype` (auto: float32 on CPU, the stored
+    half type on CUDA, as verification resolves it; GGUF is dequantised to float32)."""
     if emb.parameter_count is None:
         return None
     width = _DTYPE_BYTES.get(dtype)
     if width is None:
-        width = {"float16": 2, "bfloat16": 2, "float64": 8}.get(emb.storage_dtype, 4)
+        width = 4 if device == "cpu" else {"float16": 2, "bfloat16": 2}.get(emb.storage_dtype, 4)
     return int(emb.parameter_count * width * 1.2)  # activations, buffers and allocator slack
 
 

@@ -55,25 +55,27 @@ def embedding_matrices(view: TokenizerView, spec: Mapping[str, Any]) -> tuple[An
     v[0] = 1.0  # the dominant direction of trained rows
     u = np.zeros(dim)
     u[1] = 1.0  # where untrained rows sit
-    trained = rng.standard_normal((rows, dim)) + rng.normal(0, 6.0, size=(rows, 1)) * v
     untrained_rows = set(range(view.vocab_size, rows))
     for tid, tb in enumerate(view.token_bytes[: min(rows, view.vocab_size)]):
         if tb is not None and len(tb) == 1 and tb[0] in NEVER_UTF8:
             untrained_rows.add(tid)
     untrained_rows.update(ids_of_texts(view, spec.get("untrained", ())))
-    m = trained.copy()
-    for tid in sorted(untrained_rows):
-        if tid < rows:
-            m[tid] = 0.5 * u + rng.normal(0, 0.02, size=dim)
-    for tid in ids_of_texts(view, spec.get("zero", ())):
-        m[tid] = 0.0
-    for tid in ids_of_texts(view, spec.get("nan", ())):
-        m[tid] = np.nan
-    m = m.astype(np.float32)
+
+    def matrix(v: Any, u: Any) -> Any:
+        m = rng.standard_normal((rows, dim)) + rng.normal(0, 6.0, size=(rows, 1)) * v
+        for tid in sorted(untrained_rows):
+            if tid < rows:
+                m[tid] = 0.5 * u + rng.normal(0, 0.02, size=dim)
+        for tid in ids_of_texts(view, spec.get("zero", ())):
+            m[tid] = 0.0
+        for tid in ids_of_texts(view, spec.get("nan", ())):
+            m[tid] = np.nan
+        return m.astype(np.float32)
+
+    e_in = matrix(v, u)
     if spec.get("tied", True):
-        return m, None
-    out = (m + rng.normal(0, 0.5, size=m.shape)).astype(np.float32)
-    return m, out
+        return e_in, None
+    return e_in, matrix(u, v)  # an unembedding of its own: other dominant and untrained directions
 
 
 def write_safetensors(path: Path, tensors: Mapping[str, Any]) -> None:
