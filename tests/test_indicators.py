@@ -158,3 +158,34 @@ def test_zero_rows_are_the_most_suspicious_under_cosine(bpe):
     assert ind.values[ind.candidates[0]] == 0.0
     assert ind.reference.reasons[ind.candidates[0]] == "zero-row"
     json.dumps(ind.reference.counts())  # report-ready
+
+
+def test_fallback_reference_sets_when_the_method_sources_are_empty(write_tokenizer):
+    from auditor.fixtures import char_bpe
+    from auditor.model.indicators import SpecialRoles
+
+    spec = char_bpe("abcdefgh", ["abc", "def"])
+    spec["added_tokens"] += [
+        {"id": len(spec["model"]["vocab"]) + k, "content": c, "single_word": False, "lstrip": False,
+         "rstrip": False, "normalized": False, "special": True}
+        for k, c in enumerate(["<s>", "</s>", "<old_tag>"])
+    ]
+    view = load_tokenizer(write_tokenizer(spec))
+    vocab = analyze_vocabulary(view)
+    e_in = np.random.default_rng(0).standard_normal((view.vocab_size, 8)).astype(np.float32)
+    ids = {view.pieces[i]: i for i in range(view.vocab_size)}
+    roles = SpecialRoles(ids=(ids["<s>"],), texts=("</s>",), chat_template=None)
+    ref = reference_set(view, vocab, e_in, e_in, roles)
+    assert ref.ids == (ids["<old_tag>"],) and ref.reasons[ids["<old_tag>"]] == "unassigned-special"
+    assert "fallback" in ref.source
+    # a token in the chat template has a role too
+    roles2 = SpecialRoles(ids=(ids["<s>"],), texts=("</s>",), chat_template="{{ '<old_tag>' }}")
+    with pytest.raises(UserError, match="--reference-ids"):
+        compute_indicators(view, vocab, e_in, None, IndicatorOptions(), roles2)
+    # unreachable tokens come before special tokens
+    spec_u = byte_level_bpe(WORDS, orphans=[" zzz"], drop_bytes=[0xC0, 0xC1, *range(0xF5, 0x100)])
+    view_u = load_tokenizer(write_tokenizer(spec_u, name="u.json"))
+    vocab_u = analyze_vocabulary(view_u)
+    e_u = np.random.default_rng(0).standard_normal((view_u.vocab_size, 8)).astype(np.float32)
+    ref_u = reference_set(view_u, vocab_u, e_u, e_u)
+    assert [view_u.pieces[i] for i in ref_u.ids] == ["Ġzzz"] and ref_u.reasons[ref_u.ids[0]] == "unreachable"

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from auditor.errors import UserError
 from auditor.escape import escape_bytes, escape_text
 from auditor.model.embeddings import ModelEmbeddings
-from auditor.model.indicators import IndicatorOptions, Indicators, compute_indicators, zero_rows
+from auditor.model.indicators import IndicatorOptions, Indicators, SpecialRoles, compute_indicators, zero_rows
 
 # model_options keys read here (the CLI fills them): indicator options (see IndicatorOptions),
 # device, dtype, batch_size, verify_threshold.
@@ -173,7 +173,8 @@ def analyze_indicators(store: Any) -> IndicatorAnalysis:
     options = IndicatorOptions.from_mapping(store.inputs.model_options)
     store.progress("computing indicators")
     e = emb.embeddings
-    ind = compute_indicators(store.view, vocab, e.input, e.output, options)
+    roles = SpecialRoles(ids=e.role_ids, texts=e.role_texts, chat_template=e.chat_template)
+    ind = compute_indicators(store.view, vocab, e.input, e.output, options, roles)
     return IndicatorAnalysis(indicators=ind, options=options, embeddings=emb, vocab=vocab, view=store.view, _store=store)
 
 

@@ -71,6 +71,11 @@ class ModelEmbeddings:
     config_vocab_size: int | None
     parameter_count: int | None  # all tensors of the checkpoint (for the memory estimate)
     notes: tuple[str, ...] = field(default=())
+    # Special tokens the model gives a role (BOS, EOS, PAD, ... ids and texts, chat template):
+    # the indicators' last-resort reference set is the control tokens with none.
+    role_ids: tuple[int, ...] = ()
+    role_texts: tuple[str, ...] = ()
+    chat_template: str | None = None
 
     @property
     def rows(self) -> int:
@@ -322,6 +327,51 @@ def _pick(names: dict[str, tuple[int, ...]], exact: tuple[str, ...], suffixes: t
     return None
 
 
+_ROLE_KEYS = ("bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id", "sep_token_id",
+              "decoder_start_token_id", "mask_token_id", "cls_token_id")
+_ROLE_NAMES = ("bos_token", "eos_token", "pad_token", "unk_token", "sep_token", "cls_token", "mask_token")
+
+
+def _roles(folder: Path, config: dict[str, Any]) -> tuple[tuple[int, ...], tuple[str, ...], str | None]:
+    """Role ids from config.json (and generation_config.json), role texts and chat template
+    from tokenizer_config.json: what a model uses its special tokens for."""
+    ids: set[int] = set()
+    texts: set[str] = set()
+    template: str | None = None
+    sources = [config]
+    gen = folder / "generation_config.json"
+    if gen.is_file():
+        try:
+            sources.append(json.loads(gen.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            pass
+    for src in sources:
+        for key in _ROLE_KEYS:
+            value = src.get(key) if isinstance(src, dict) else None
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, int) and not isinstance(v, bool):
+                    ids.add(v)
+    tc = folder / "tokenizer_config.json"
+    if tc.is_file():
+        try:
+            data = json.loads(tc.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            data = {}
+        if isinstance(data, dict):
+            for key in _ROLE_NAMES:
+                v = data.get(key)
+                if isinstance(v, dict):
+                    v = v.get("content")
+                if isinstance(v, str):
+                    texts.add(v)
+            t = data.get("chat_template")
+            if isinstance(t, str):
+                template = t
+            elif isinstance(t, list):
+                template = "\n".join(str(x.get("template", "")) for x in t if isinstance(x, dict))
+    return tuple(sorted(ids)), tuple(sorted(texts)), template
+
+
 def _finish(path: Path, fmt: str, config: dict[str, Any], files: Any) -> ModelEmbeddings:
     import numpy as np
 
@@ -336,6 +386,7 @@ def _finish(path: Path, fmt: str, config: dict[str, Any], files: Any) -> ModelEm
     e_out = files.load(out_name) if out_name is not None else None
     cfg_tie = config.get("tie_word_embeddings")
     tied, out = _decide_tied(path, cfg_tie, e_in, e_out, out_name, notes)
+    roles = _roles(path if path.is_dir() else path.parent, config)
     arch = None
     if isinstance(config.get("architectures"), list) and config["architectures"]:
         arch = str(config["architectures"][0])
@@ -362,6 +413,9 @@ def _finish(path: Path, fmt: str, config: dict[str, Any], files: Any) -> ModelEm
         config_vocab_size=vocab if isinstance(vocab, int) else None,
         parameter_count=files.parameter_count(),
         notes=tuple(notes),
+        role_ids=roles[0],
+        role_texts=roles[1],
+        chat_template=roles[2],
     )
 
 
@@ -421,10 +475,24 @@ def _read_gguf(path: Path) -> ModelEmbeddings:
         rows, dim = int(t.shape[-1]), int(t.shape[0])  # GGUF shapes are listed innermost first
         return np.ascontiguousarray(np.asarray(arr, dtype=np.float32).reshape(rows, dim))
 
-    field_ = reader.get_field("general.architecture")
-    arch = None
-    if field_ is not None:
-        arch = bytes(field_.parts[field_.data[0]]).decode("utf-8", "replace")
+    def text_field(key: str) -> str | None:
+        f = reader.get_field(key)
+        if f is None or not f.data:
+            return None
+        try:
+            return bytes(f.parts[f.data[0]]).decode("utf-8", "replace")
+        except Exception:  # noqa: BLE001 - a field of another type
+            return None
+
+    role_ids = set()
+    for key in ("bos", "eos", "eot", "eom", "unknown", "seperator", "padding", "mask"):
+        f = reader.get_field(f"tokenizer.ggml.{key}_token_id")
+        if f is not None and f.data:
+            try:
+                role_ids.add(int(f.parts[f.data[0]][0]))
+            except (TypeError, ValueError, IndexError):
+                pass
+    arch = text_field("general.architecture")
     e_in = load("token_embd.weight")
     e_out = load("output.weight") if "output.weight" in tensors else None
     notes: list[str] = []
@@ -445,6 +513,8 @@ def _read_gguf(path: Path) -> ModelEmbeddings:
         config_vocab_size=None,
         parameter_count=count,
         notes=tuple(notes),
+        role_ids=tuple(sorted(role_ids)),
+        chat_template=text_field("tokenizer.chat_template"),
     )
 
 

@@ -99,8 +99,57 @@ def zero_rows(matrix: Any) -> Any:
     return (norms == 0) | (norms < ZERO_RELATIVE * median)
 
 
-def reference_set(view: TokenizerView, vocab: Any, e_in: Any, matrix: Any) -> ReferenceSet:
-    """The automatic reference set (method.md §2), smallest reason first per id."""
+@dataclass(frozen=True)
+class SpecialRoles:
+    """What the model uses its special tokens for (from its config, tokenizer config, GGUF)."""
+
+    ids: tuple[int, ...] = ()
+    texts: tuple[str, ...] = ()
+    chat_template: str | None = None
+
+
+def reference_set(
+    view: TokenizerView, vocab: Any, e_in: Any, matrix: Any, roles: SpecialRoles | None = None
+) -> ReferenceSet:
+    """The automatic reference set (method.md §2), one reason per id.
+
+    First the method's sources: never-UTF-8 bytes, byte-fallback duplicates of ASCII,
+    reserved/unused tokens, padding rows (and id holes), zero rows. Tokenizers without
+    any (SmolLM2: no unused bytes, no reserved tokens, no padding) fall back, in turn, to
+    tokens encoding never produces (unreachable), then to control tokens the model gives
+    no role (not BOS/EOS/PAD/UNK..., not in the chat template): leftovers of an older
+    tokenizer that the model's data does not hold.
+    """
+    primary = _primary_reference(view, vocab, e_in, matrix)
+    if primary:
+        ids = tuple(sorted(primary))
+        return ReferenceSet(ids=ids, reasons={i: primary[i] for i in ids}, source="automatic")
+    rows = int(matrix.shape[0])
+    n = min(view.vocab_size, rows)
+    unreachable = {
+        tid: "unreachable"
+        for tid in range(n)
+        if vocab.categories[tid] is not None and vocab.categories[tid].unreachable
+        and view.kinds[tid] not in (TokenKind.CONTROL, TokenKind.UNKNOWN)
+    }
+    if unreachable:
+        ids = tuple(sorted(unreachable))
+        return ReferenceSet(ids=ids, reasons=unreachable, source="automatic (fallback: unreachable tokens)")
+    roles = roles or SpecialRoles()
+    template = roles.chat_template or ""
+    unassigned = {}
+    for tid in range(n):
+        piece = view.pieces[tid]
+        if piece is None or view.kinds[tid] != TokenKind.CONTROL:
+            continue
+        if tid in roles.ids or tid == view.unk_id or piece in roles.texts or (piece and piece in template):
+            continue
+        unassigned[tid] = "unassigned-special"
+    ids = tuple(sorted(unassigned))
+    return ReferenceSet(ids=ids, reasons=unassigned, source="automatic (fallback: special tokens with no role)")
+
+
+def _primary_reference(view: TokenizerView, vocab: Any, e_in: Any, matrix: Any) -> dict[int, str]:
     import numpy as np
 
     rows = int(matrix.shape[0])
@@ -126,8 +175,7 @@ def reference_set(view: TokenizerView, vocab: Any, e_in: Any, matrix: Any) -> Re
     zeros = np.flatnonzero(zero_rows(e_in[:rows]))
     for tid in zeros.tolist():
         reasons.setdefault(int(tid), "zero-row")
-    ids = tuple(sorted(reasons))
-    return ReferenceSet(ids=ids, reasons={i: reasons[i] for i in ids}, source="automatic")
+    return reasons
 
 
 def user_reference(ids: Sequence[int], rows: int) -> ReferenceSet:
@@ -211,7 +259,12 @@ class Indicators:
 
 
 def compute_indicators(
-    view: TokenizerView, vocab: Any, input_matrix: Any, output_matrix: Any | None, options: IndicatorOptions
+    view: TokenizerView,
+    vocab: Any,
+    input_matrix: Any,
+    output_matrix: Any | None,
+    options: IndicatorOptions,
+    roles: SpecialRoles | None = None,
 ) -> Indicators:
     """Indicator of every row and the candidates, per `options` (method.md §2)."""
     import numpy as np
@@ -229,7 +282,7 @@ def compute_indicators(
     if options.reference_ids is not None:
         ref = user_reference(options.reference_ids, rows)
     else:
-        ref = reference_set(view, vocab, input_matrix, matrix)
+        ref = reference_set(view, vocab, input_matrix, matrix, roles)
     if name == "input-norm":
         values = np.linalg.norm(np.asarray(input_matrix, dtype=np.float32), axis=1).astype(np.float64)
     else:
@@ -237,7 +290,8 @@ def compute_indicators(
         if not usable:
             raise UserError(
                 f"the {name} indicator needs reference rows of unused tokens and none were found "
-                "(no never-UTF-8 bytes, reserved tokens, padding or zero rows): give --reference-ids "
+                "(no never-UTF-8 bytes, reserved tokens, padding or zero rows, unreachable or unassigned "
+                "special tokens): give --reference-ids "
                 "or use --indicator input-norm"
             )
         values = cosine_distance_to_reference(matrix, usable, remove_pc=(name == "cosine-pc"))
