@@ -231,10 +231,10 @@ class _SafetensorsFiles:
         if end - begin != count * width:
             raise InputError(f, f"tensor {name}: its byte range does not match its shape {list(shape)}")
         raw = np.memmap(f, dtype=np_dtype, mode="r", offset=start + begin, shape=shape)
-        if dtype == "BF16":  # bfloat16 is the top half of a float32
-            out = np.empty(shape, dtype=np.float32)
-            out.view(np.uint32)[...] = raw.astype(np.uint32) << 16
-            return out
+        if dtype == "BF16":  # bfloat16 is the top half of a float32: one strided copy
+            halves = np.zeros((*shape[:-1], shape[-1] * 2) if shape else (2,), dtype="<u2")
+            halves[..., 1::2] = raw
+            return halves.view("<f4").reshape(shape)
         return np.asarray(raw, dtype=np.float32)
 
 
@@ -398,8 +398,6 @@ def _finish(path: Path, fmt: str, config: dict[str, Any], files: Any) -> ModelEm
     hidden = config.get("hidden_size") or config.get("n_embd") or config.get("d_model")
     if isinstance(hidden, int) and hidden != e_in.shape[1]:
         notes.append(f"config hidden size {hidden} differs from the embedding width {e_in.shape[1]}")
-    if not np.all(np.isfinite(e_in)):
-        notes.append(f"{int((~np.isfinite(e_in)).any(axis=1).sum())} input embedding rows hold NaN or infinity")
     return ModelEmbeddings(
         path=str(path),
         format=fmt,
@@ -434,7 +432,7 @@ def _decide_tied(
         if cfg_tie is True:
             notes.append(f"config ties the embeddings but {out_name} has another shape: treated as untied")
         return False, e_out
-    if np.array_equal(e_in, e_out):
+    if np.array_equal(e_in[:1], e_out[:1]) and np.array_equal(e_in, e_out):
         if cfg_tie is False:
             notes.append(f"config says untied but {out_name} equals the input embedding: treated as tied")
         return True, None
@@ -450,71 +448,168 @@ def _decide_tied(
 # --- GGUF ------------------------------------------------------------------------------
 
 
+_GGUF_SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_GGUF_STRING, _GGUF_ARRAY = 8, 9
+_GGUF_KEEP = ("general.architecture", "general.alignment", "tokenizer.chat_template")
+
+
+class _GGUFHeader:
+    """The parts of a GGUF header the audit needs, parsed straight from the memory map.
+
+    `gguf.GGUFReader` builds numpy views of every metadata item (a 49k-token vocabulary
+    and its merges: seconds); here arrays are skipped by their lengths and only a few
+    keys and the tensor table are kept.
+    """
+
+    def __init__(self, path: Path) -> None:
+        import mmap
+
+        self.path = path
+        with path.open("rb") as fh:
+            self.buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self.pos = 0
+        self.meta: dict[str, Any] = {}
+        self.tensors: dict[str, tuple[tuple[int, ...], int, int]] = {}  # name -> (dims, type, offset)
+        try:
+            self._parse()
+        except (struct.error, IndexError, UnicodeDecodeError, OverflowError, MemoryError):
+            raise InputError(path, "truncated or corrupt GGUF header") from None
+
+    def _take(self, fmt: str) -> Any:
+        (value,) = struct.unpack_from(fmt, self.buf, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return value
+
+    def _string(self) -> bytes:
+        n = self._take("<Q")
+        if self.pos + n > len(self.buf):
+            raise IndexError
+        out = self.buf[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def _value(self, vtype: int, keep: bool) -> Any:
+        if vtype in _GGUF_SCALAR:
+            return self._take(_GGUF_SCALAR[vtype])
+        if vtype == _GGUF_STRING:
+            data = self._string()
+            return data.decode("utf-8", "replace") if keep else None
+        if vtype == _GGUF_ARRAY:
+            itype, count = self._take("<I"), self._take("<Q")
+            if itype in _GGUF_SCALAR:
+                width = struct.calcsize(_GGUF_SCALAR[itype])
+                if self.pos + width * count > len(self.buf):
+                    raise IndexError
+                self.pos += width * count
+            else:
+                for _ in range(count):
+                    self._value(itype, False)
+            return None
+        raise IndexError(f"unknown GGUF value type {vtype}")
+
+    def _parse(self) -> None:
+        if self.buf[:4] != b"GGUF":
+            raise InputError(self.path, "not a GGUF file")
+        self.pos = 4
+        version = self._take("<I")
+        if version < 2:
+            raise InputError(self.path, f"GGUF version {version} is too old (2 or later is read)")
+        n_tensors, n_kv = self._take("<Q"), self._take("<Q")
+        for _ in range(n_kv):
+            key = self._string().decode("utf-8", "replace")
+            vtype = self._take("<I")
+            keep = key in _GGUF_KEEP or (key.startswith("tokenizer.ggml.") and key.endswith("_token_id"))
+            value = self._value(vtype, keep)
+            if keep:
+                self.meta[key] = value
+        for _ in range(n_tensors):
+            name = self._string().decode("utf-8", "replace")
+            n_dims = self._take("<I")
+            dims = tuple(self._take("<Q") for _ in range(n_dims))
+            ttype, offset = self._take("<I"), self._take("<Q")
+            self.tensors[name] = (dims, ttype, offset)
+        align = int(self.meta.get("general.alignment") or 32)
+        self.data_start = (self.pos + align - 1) // align * align
+
+    def load(self, name: str) -> Any:
+        import numpy as np
+        from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+        from gguf.quants import dequantize
+
+        dims, ttype, offset = self.tensors[name]
+        try:
+            qtype = GGMLQuantizationType(ttype)
+            block, size = GGML_QUANT_SIZES[qtype]
+        except (ValueError, KeyError):
+            raise InputError(self.path, f"{name}: unknown GGUF tensor type {ttype}") from None
+        if len(dims) != 2 or dims[0] % block:
+            raise InputError(self.path, f"{name}: not a matrix of whole quantisation blocks ({list(dims)})")
+        row_elems, rows = int(dims[0]), int(dims[1])
+        row_bytes = row_elems // block * size
+        start = self.data_start + offset
+        if start + rows * row_bytes > len(self.buf):
+            raise InputError(self.path, f"{name}: data beyond the end of the file (truncated?)")
+        raw = np.frombuffer(self.buf, dtype=np.uint8, count=rows * row_bytes, offset=start).reshape(rows, row_bytes)
+        try:
+            arr = dequantize(raw, qtype)
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(self.path, f"cannot dequantise {name} ({qtype.name}: {first_line(exc)})") from None
+        return np.ascontiguousarray(np.asarray(arr, dtype=np.float32).reshape(rows, row_elems))
+
+    def type_name(self, name: str) -> str:
+        from gguf.constants import GGMLQuantizationType
+
+        try:
+            return GGMLQuantizationType(self.tensors[name][1]).name
+        except ValueError:
+            return str(self.tensors[name][1])
+
+    def parameter_count(self) -> int:
+        total = 0
+        for dims, _t, _o in self.tensors.values():
+            n = 1
+            for d in dims:
+                n *= int(d)
+            total += n
+        return total
+
+
 def _read_gguf(path: Path) -> ModelEmbeddings:
     try:
-        import gguf
-        from gguf.quants import dequantize
+        import gguf  # noqa: F401 - dequantisation
     except ImportError:
         raise MissingExtraError("GGUF models", "gguf", "model") from None
     try:
-        reader = gguf.GGUFReader(path, "r")
-    except Exception as exc:  # noqa: BLE001 - corrupt files fail in many ways
-        raise InputError(path, f"not a readable GGUF file ({first_line(exc)})") from None
-    tensors = {t.name: t for t in reader.tensors}
-    if "token_embd.weight" not in tensors:
+        header = _GGUFHeader(path)
+    except OSError as exc:
+        raise InputError(path, f"cannot read ({exc.strerror})") from None
+    if "token_embd.weight" not in header.tensors:
         raise InputError(path, "GGUF file has no token_embd.weight tensor (a vocabulary-only file?)")
-
-    def load(name: str) -> Any:
-        import numpy as np
-
-        t = tensors[name]
-        try:
-            arr = dequantize(t.data, t.tensor_type)
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(path, f"cannot dequantise {name} ({first_line(exc)})") from None
-        rows, dim = int(t.shape[-1]), int(t.shape[0])  # GGUF shapes are listed innermost first
-        return np.ascontiguousarray(np.asarray(arr, dtype=np.float32).reshape(rows, dim))
-
-    def text_field(key: str) -> str | None:
-        f = reader.get_field(key)
-        if f is None or not f.data:
-            return None
-        try:
-            return bytes(f.parts[f.data[0]]).decode("utf-8", "replace")
-        except Exception:  # noqa: BLE001 - a field of another type
-            return None
-
-    role_ids = set()
-    for key in ("bos", "eos", "eot", "eom", "unknown", "seperator", "padding", "mask"):
-        f = reader.get_field(f"tokenizer.ggml.{key}_token_id")
-        if f is not None and f.data:
-            try:
-                role_ids.add(int(f.parts[f.data[0]][0]))
-            except (TypeError, ValueError, IndexError):
-                pass
-    arch = text_field("general.architecture")
-    e_in = load("token_embd.weight")
-    e_out = load("output.weight") if "output.weight" in tensors else None
+    e_in = header.load("token_embd.weight")
+    e_out = header.load("output.weight") if "output.weight" in header.tensors else None
     notes: list[str] = []
     tied, out = _decide_tied(path, None if e_out is not None else True, e_in, e_out, "output.weight", notes)
     notes = [n for n in notes if "does not say" not in n]  # GGUF has no tie flag: the tensors decide
-    qtype = tensors["token_embd.weight"].tensor_type
-    count = sum(int(t.n_elements) for t in reader.tensors)
+    role_ids = sorted(
+        int(v) for k, v in header.meta.items() if k.startswith("tokenizer.ggml.") and isinstance(v, int)
+    )
+    arch = header.meta.get("general.architecture")
+    template = header.meta.get("tokenizer.chat_template")
     return ModelEmbeddings(
         path=str(path),
         format="gguf",
-        architecture=arch,
+        architecture=arch if isinstance(arch, str) else None,
         input=e_in,
         output=out,
         tied=tied,
         input_name="token_embd.weight",
         output_name=None if tied else "output.weight",
-        storage_dtype=getattr(qtype, "name", str(qtype)),
+        storage_dtype=header.type_name("token_embd.weight"),
         config_vocab_size=None,
-        parameter_count=count,
+        parameter_count=header.parameter_count(),
         notes=tuple(notes),
-        role_ids=tuple(sorted(role_ids)),
-        chat_template=text_field("tokenizer.chat_template"),
+        role_ids=tuple(role_ids),
+        chat_template=template if isinstance(template, str) else None,
     )
 
 

@@ -89,11 +89,19 @@ class ReferenceSet:
         return dict(sorted(out.items()))
 
 
-def zero_rows(matrix: Any) -> Any:
+def row_norms(matrix: Any) -> Any:
+    """L2 norm of every row, in float64 (one pass over the matrix)."""
+    import numpy as np
+
+    m = np.asarray(matrix, dtype=np.float32)
+    return np.sqrt(np.einsum("ij,ij->i", m, m)).astype(np.float64)
+
+
+def zero_rows(matrix: Any, norms: Any = None) -> Any:
     """Boolean mask of all-zero or near-zero rows (norm < 1e-6 x the median norm)."""
     import numpy as np
 
-    norms = np.linalg.norm(matrix, axis=1)
+    norms = row_norms(matrix) if norms is None else norms
     finite = norms[np.isfinite(norms)]
     median = float(np.median(finite)) if len(finite) else 0.0
     return (norms == 0) | (norms < ZERO_RELATIVE * median)
@@ -109,7 +117,12 @@ class SpecialRoles:
 
 
 def reference_set(
-    view: TokenizerView, vocab: Any, e_in: Any, matrix: Any, roles: SpecialRoles | None = None
+    view: TokenizerView,
+    vocab: Any,
+    e_in: Any,
+    matrix: Any,
+    roles: SpecialRoles | None = None,
+    input_norms: Any = None,
 ) -> ReferenceSet:
     """The automatic reference set (method.md §2), one reason per id.
 
@@ -120,7 +133,7 @@ def reference_set(
     no role (not BOS/EOS/PAD/UNK..., not in the chat template): leftovers of an older
     tokenizer that the model's data does not hold.
     """
-    primary = _primary_reference(view, vocab, e_in, matrix)
+    primary = _primary_reference(view, vocab, e_in, matrix, input_norms)
     if primary:
         ids = tuple(sorted(primary))
         return ReferenceSet(ids=ids, reasons={i: primary[i] for i in ids}, source="automatic")
@@ -149,31 +162,35 @@ def reference_set(
     return ReferenceSet(ids=ids, reasons=unassigned, source="automatic (fallback: special tokens with no role)")
 
 
-def _primary_reference(view: TokenizerView, vocab: Any, e_in: Any, matrix: Any) -> dict[int, str]:
+def _primary_reference(view: TokenizerView, vocab: Any, e_in: Any, matrix: Any, input_norms: Any) -> dict[int, str]:
     import numpy as np
 
     rows = int(matrix.shape[0])
     reasons: dict[int, str] = {}
     n = min(view.vocab_size, rows)
-    for tid in range(n):
-        tb = view.token_bytes[tid]
-        piece = view.pieces[tid]
-        if piece is None:
+    pieces, kinds, token_bytes = view.pieces[:n], view.kinds[:n], view.token_bytes[:n]
+    normal, byte, unused = TokenKind.NORMAL, TokenKind.BYTE, TokenKind.UNUSED
+    # Cheap filters first (one comprehension each), then the per-id checks on the few left.
+    if None in pieces:
+        for tid in (i for i, p in enumerate(pieces) if p is None):
             reasons[tid] = "id-hole"  # no token has this id: the row is padding
-            continue
-        kind = view.kinds[tid]
-        if tb is not None and len(tb) == 1 and tb[0] in NEVER_UTF8 and kind in (TokenKind.NORMAL, TokenKind.BYTE):
-            reasons[tid] = "never-utf8-byte"
-        elif kind == TokenKind.BYTE and tb is not None and len(tb) == 1 and tb[0] < 128:
+    singles = [i for i, tb in enumerate(token_bytes) if tb is not None and len(tb) == 1]
+    for tid in singles:
+        b, kind = token_bytes[tid][0], kinds[tid]  # type: ignore[index]
+        if b in NEVER_UTF8 and kind in (normal, byte):
+            reasons.setdefault(tid, "never-utf8-byte")
+        elif kind is byte and b < 128:
             cause = vocab.causes.get(tid)
             if cause is not None and cause.code == "byte-fallback-duplicate":
-                reasons[tid] = "byte-fallback-duplicate"
-        elif kind == TokenKind.UNUSED or (piece[:1] in "<[" and RESERVED_NAME.match(piece)):
-            reasons[tid] = "reserved-or-unused"
+                reasons.setdefault(tid, "byte-fallback-duplicate")
+    flagged = [i for i, k in enumerate(kinds) if k is unused]
+    flagged += [i for i, p in enumerate(pieces) if p and p[0] in "<[" and RESERVED_NAME.match(p)]
+    for tid in sorted(set(flagged)):
+        reasons.setdefault(tid, "reserved-or-unused")
     for tid in range(view.vocab_size, rows):
         reasons[tid] = "padding-row"
-    zeros = np.flatnonzero(zero_rows(e_in[:rows]))
-    for tid in zeros.tolist():
+    norms = row_norms(e_in[:rows]) if input_norms is None else input_norms[:rows]
+    for tid in np.flatnonzero(zero_rows(e_in[:rows], norms)).tolist():
         reasons.setdefault(int(tid), "zero-row")
     return reasons
 
@@ -279,12 +296,13 @@ def compute_indicators(
         matrix, which = (input_matrix, "shared") if tied else (output_matrix, "output")
     rows = int(matrix.shape[0])
     notes: list[str] = []
+    input_norms = row_norms(input_matrix)
     if options.reference_ids is not None:
         ref = user_reference(options.reference_ids, rows)
     else:
-        ref = reference_set(view, vocab, input_matrix, matrix, roles)
+        ref = reference_set(view, vocab, input_matrix, matrix, roles, input_norms)
     if name == "input-norm":
-        values = np.linalg.norm(np.asarray(input_matrix, dtype=np.float32), axis=1).astype(np.float64)
+        values = input_norms
     else:
         usable = [i for i in ref.ids if i < rows]
         if not usable:
@@ -317,10 +335,12 @@ def select_candidates(
     """OK/OK_SPECIAL ids at or below the cutoff, most suspicious first (ties: lower id first)."""
     import numpy as np
 
+    from auditor.analyses.vocabulary import Category
+
     n = min(vocab_size, len(values))
-    ok = np.array(
-        [c is not None and c.reachable for c in vocab.categories[:n]], dtype=bool
-    ) & np.isfinite(values[:n])
+    ok_, oks = Category.OK, Category.OK_SPECIAL
+    ok = np.fromiter((c is ok_ or c is oks for c in vocab.categories[:n]), dtype=bool, count=n)
+    ok &= np.isfinite(values[:n])
     ok_ids = np.flatnonzero(ok)
     if len(ok_ids) == 0:
         return (), None
