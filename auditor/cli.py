@@ -299,6 +299,9 @@ def audit(
     device: Annotated[Device, typer.Option("--device", help="Where verification runs.")] = Device.cpu,
     dtype: Annotated[DType, typer.Option("--dtype", help="Weights dtype for verification.")] = DType.auto,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Candidates per verification batch.")] = 16,
+    verify_ids: Annotated[
+        Optional[str], typer.Option("--verify-ids", metavar="IDS", help="Verify these ids (e.g. 5,7,100-120) instead of the candidates.")
+    ] = None,
     exact: Annotated[
         bool, typer.Option("--exact-max-prob", help="Compute every prompt and step for rejected tokens too (slower).")
     ] = False,
@@ -348,12 +351,13 @@ def audit(
             candidates_percent=candidates_percent,
             candidates_count=candidates_count,
             threshold=threshold,
-            reference_ids=parse_ids(reference_ids),
+            reference_ids=parse_ids(reference_ids, "--reference-ids"),
             verify=verify,
             device=device.value,
             dtype=dtype.value,
             batch_size=batch_size,
             exact=exact,
+            verify_ids=parse_ids(verify_ids, "--verify-ids"),
             cache_dir=None if no_cache else str(cache_dir or default_cache_dir()),
         )
         with _progress(_progress_wanted(quiet, no_progress)) as say:

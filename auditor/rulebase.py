@@ -64,9 +64,9 @@ class Example:
 
     `model` gives model rules a model: a mapping is a tiny embedding-only model the
     harness writes for the tokenizer (see auditor/model/fixtures.py; its "options" are
-    the run's model options); a string is a model folder relative to the repository,
-    whose own tokenizer is used when `tokenizer` is None. `generation` asks for
-    verification by prompting (a string model only).
+    the run's model options); a string, or a mapping with "path", is a model folder
+    relative to the repository, whose own tokenizer is used when `tokenizer` is None.
+    `generation` asks for verification by prompting (a real model only).
     """
 
     description: str

@@ -32,16 +32,16 @@ def _model_inputs(example, tokenizer_path, tmp_path):
     """(model path, model_options, tokenizer path) for a model example, or Nones."""
     if example.model is None:
         return None, {}, tokenizer_path
-    if isinstance(example.model, str):
-        folder = REPO / example.model
+    spec = {"path": example.model} if isinstance(example.model, str) else dict(example.model)
+    options = dict(spec.pop("options", {}))
+    if "path" in spec:
+        folder = REPO / spec["path"]
         if not folder.exists():
-            pytest.skip(f"example model {example.model} is not present")
-        return str(folder), {"verify_required": True}, tokenizer_path or folder
+            pytest.skip(f"example model {spec['path']} is not present")
+        return str(folder), {"verify_required": True, **options}, tokenizer_path or folder
     from auditor.loaders import load_tokenizer
     from auditor.model.fixtures import write_embedding_model
 
-    spec = dict(example.model)
-    options = dict(spec.pop("options", {}))
     folder = write_embedding_model(tmp_path / "model", load_tokenizer(tokenizer_path), spec)
     return str(folder), options, tokenizer_path
 

@@ -249,7 +249,7 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
 
             raise MissingExtraError("--verify", missing, "model") from None
         raise
-    candidates = list(ind.candidates)
+    candidates = _chosen_ids(store.view, mo.get("verify_tokens")) or list(ind.candidates)
     store.progress(f"verifying {len(candidates)} candidates on {device}")
     options = VerifyOptions(
         device=device,
@@ -271,6 +271,25 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
     return VerificationAnalysis(
         True, run.placeholder_id, results, threshold, run=run.describe(), seconds=time.perf_counter() - start
     )
+
+
+def _chosen_ids(view: Any, chosen: Any) -> list[int]:
+    """Tokens to verify instead of the indicator candidates: ids, or token texts (exact bytes)."""
+    if not chosen:
+        return []
+    out = []
+    for item in chosen:
+        if isinstance(item, int) and not isinstance(item, bool):
+            if not (0 <= item < view.vocab_size) or view.pieces[item] is None:
+                raise UserError(f"--verify-ids: {item} is not a token id of the tokenizer")
+            out.append(item)
+        else:
+            data = str(item).encode("utf-8")
+            hits = [i for i, tb in enumerate(view.token_bytes) if tb == data]
+            if not hits:
+                raise UserError(f"verify_tokens: no token {item!r} in the tokenizer")
+            out.append(hits[0])
+    return out
 
 
 def _auto_device() -> str:

@@ -36,6 +36,7 @@ class AuditRequest:
     dtype: str = "auto"
     batch_size: int = 16
     exact: bool = False
+    verify_ids: tuple[int, ...] | None = None  # verify these instead of the candidates
     cache_dir: str | None = None
 
     def model_options(self) -> dict[str, Any]:
@@ -49,13 +50,14 @@ class AuditRequest:
             "dtype": self.dtype,
             "batch_size": self.batch_size,
             "exact": self.exact,
+            "verify_tokens": list(self.verify_ids or ()),
             # A model transformers cannot run still gets its indicators: verification then
             # reports why it did not run (verification_failure) instead of stopping the run.
             "verify_required": False,
         }
 
 
-def parse_ids(text: str | None) -> tuple[int, ...] | None:
+def parse_ids(text: str | None, option: str = "--reference-ids") -> tuple[int, ...] | None:
     """'1,2,10-12' -> (1, 2, 10, 11, 12)."""
     if text is None:
         return None
@@ -74,7 +76,7 @@ def parse_ids(text: str | None) -> tuple[int, ...] | None:
             else:
                 out.append(int(part))
         except ValueError:
-            raise UserError(f"--reference-ids: {part!r} is not an id or a range like 10-20") from None
+            raise UserError(f"{option}: {part!r} is not an id or a range like 10-20") from None
     return tuple(out)
 
 

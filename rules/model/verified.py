@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from auditor.findings import Finding, Severity
-from auditor.rulebase import Rule, RuleContext
+from auditor.rulebase import Example, Rule, RuleContext
+
+TINY_MODEL = "sample_corpora/tiny_model/model"  # trained by sample_corpora/tiny_model/train.py
 
 
 class VerifiedUnderTrained(Rule):
@@ -37,6 +39,14 @@ class VerifiedUnderTrained(Rule):
     severity = Severity.WARNING
     requires = frozenset({"tokenizer", "model", "generation"})
     uses = ("verification",)
+    valid = (
+        Example(
+            "words the tiny model saw in training: it repeats them",
+            None,
+            model={"path": TINY_MODEL, "options": {"verify_tokens": [" the", " farmer", " found", " river"]}},
+            generation=True,
+        ),
+    )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         ver = ctx.analysis("verification")
