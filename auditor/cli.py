@@ -332,6 +332,7 @@ def audit(
         from auditor.engine import failing
         from auditor.model.audit import (
             AuditRequest,
+            check_output_paths,
             default_cache_dir,
             parse_ids,
             run_audit,
@@ -360,6 +361,7 @@ def audit(
             verify_ids=parse_ids(verify_ids, "--verify-ids"),
             cache_dir=None if no_cache else str(cache_dir or default_cache_dir()),
         )
+        check_output_paths([output, markdown])
         with _progress(_progress_wanted(quiet, no_progress)) as say:
             result = run_audit(request, [cls() for cls in selection.rules], progress=say)
         _write_audit_outputs(result, output_format.value, output, markdown, plots, fail_on.value)

@@ -120,6 +120,7 @@ def test_tokenizer_that_does_not_match_the_model_fails(model_dir, tmp_path):
         (["{model}", "--reference-ids", "1,x"], "--reference-ids"),
         (["{model}", "--reference-ids", "99999"], "not an embedding row"),
         (["{weights}"], "carries no tokenizer"),
+        (["{model}", "--markdown", "{missing}/r.md"], "cannot write the report"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(model_dir, tmp_path, args, message):
@@ -149,3 +150,18 @@ def test_too_big_for_memory_is_refused_before_loading(model_dir, monkeypatch):
 def test_lint_of_a_tokenizer_skips_the_model_rules(model_dir):
     res = CliRunner().invoke(app, ["lint", str(model_dir / "tokenizer.json"), "--no-progress"])
     assert "skipped M101: needs model" in res.output
+
+
+def test_architecture_transformers_cannot_run_keeps_the_indicators(model_dir, tmp_path):
+    pytest.importorskip("transformers")
+    config = json.loads((model_dir / "config.json").read_text())
+    config.update({"architectures": ["NoSuchModelForCausalLM"], "model_type": "no-such-model"})
+    (model_dir / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "r.json"
+    res = _run(model_dir, "--verify", "--format", "json", "-o", out)
+    assert res.exit_code == 2
+    assert "verification did not run" in res.output and "cannot" in res.output
+    report = json.loads(out.read_text())
+    assert report["model"]["candidates"] > 0  # the indicators are there
+    assert report["model"]["verification"]["ran"] is False
+    assert report["model"]["verification"]["skipped"]

@@ -105,6 +105,18 @@ def _is_gguf(p: Path) -> bool:
         return False
 
 
+def check_output_paths(files: Sequence[str | os.PathLike[str] | None]) -> None:
+    """Refuse report paths whose folder does not exist before the (long) run, not after."""
+    for f in files:
+        if f is None:
+            continue
+        parent = Path(f).parent
+        if not parent.is_dir():
+            raise UserError(f"{f}: cannot write the report (no folder {parent})")
+        if Path(f).is_dir():
+            raise UserError(f"{f}: is a folder, not a report file")
+
+
 def default_cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "tokaudit")
