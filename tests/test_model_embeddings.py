@@ -190,3 +190,14 @@ def test_memory_estimate_refuses_before_loading(tmp_path):
     check_memory(emb, "cpu", "float32", probe=lambda: need)  # fits: no error
     with pytest.raises(UserError, match="options: --dtype bfloat16"):
         check_memory(emb, "cpu", "float32", probe=lambda: need // 4)
+
+
+def test_legacy_pytorch_format_is_read_without_mmap(tmp_path):
+    torch = pytest.importorskip("torch")
+    e = _rand()
+    torch.save({"lm_head.weight": torch.from_numpy(e), "transformer.wte.weight": torch.from_numpy(e * 2)},
+               tmp_path / "pytorch_model.bin", _use_new_zipfile_serialization=False)
+    (tmp_path / "config.json").write_text(json.dumps({"tie_word_embeddings": False}))
+    emb = read_embeddings(tmp_path)
+    assert not emb.tied
+    np.testing.assert_array_equal(emb.output, e)

@@ -282,7 +282,12 @@ class _TorchFiles:
         self.tensors: dict[str, Any] = {}
         for f in files:
             try:
-                state = torch.load(f, map_location="cpu", weights_only=True, mmap=True)
+                try:
+                    state = torch.load(f, map_location="cpu", weights_only=True, mmap=True)
+                except RuntimeError as exc:
+                    if "mmap" not in str(exc):  # legacy (non-zip) checkpoints cannot be mapped
+                        raise
+                    state = torch.load(f, map_location="cpu", weights_only=True)
             except Exception as exc:  # noqa: BLE001 - pickle refusals have many types
                 msg = first_line(exc)
                 if "weights_only" in str(exc) or "Unsupported" in msg or "pickle" in msg.lower():
