@@ -201,3 +201,19 @@ def test_legacy_pytorch_format_is_read_without_mmap(tmp_path):
     emb = read_embeddings(tmp_path)
     assert not emb.tied
     np.testing.assert_array_equal(emb.output, e)
+
+
+def test_gguf_half_tensor_and_truncated_files(tmp_path):
+    pytest.importorskip("gguf")
+    e = _rand(rows=16, dim=64, seed=7)
+    _write_gguf(tmp_path / "h.gguf", {"token_embd.weight": e.astype(np.float16)})
+    emb = read_embeddings(tmp_path / "h.gguf")
+    np.testing.assert_array_equal(emb.input, e.astype(np.float16).astype(np.float32))
+    assert emb.storage_dtype == "F16"
+    data = (tmp_path / "h.gguf").read_bytes()
+    (tmp_path / "cut.gguf").write_bytes(data[:-100])
+    with pytest.raises(InputError, match="beyond the end of the file"):
+        read_embeddings(tmp_path / "cut.gguf")
+    (tmp_path / "head.gguf").write_bytes(data[:40])
+    with pytest.raises(InputError, match="truncated or corrupt GGUF header"):
+        read_embeddings(tmp_path / "head.gguf")
