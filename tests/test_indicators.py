@@ -189,3 +189,11 @@ def test_fallback_reference_sets_when_the_method_sources_are_empty(write_tokeniz
     e_u = np.random.default_rng(0).standard_normal((view_u.vocab_size, 8)).astype(np.float32)
     ref_u = reference_set(view_u, vocab_u, e_u, e_u)
     assert [view_u.pieces[i] for i in ref_u.ids] == ["Ġzzz"] and ref_u.reasons[ref_u.ids[0]] == "unreachable"
+
+
+def test_reference_rows_that_are_all_zero_give_a_clear_error(bpe):
+    view, vocab = bpe
+    e_in, _ = embedding_matrices(view, {"zero": (" data",)})
+    ids = tuple(ids_of_texts(view, [" data"]))
+    with pytest.raises(UserError, match="mean of the 1 reference rows is zero"):
+        compute_indicators(view, vocab, e_in, None, IndicatorOptions(reference_ids=ids))

@@ -313,6 +313,11 @@ def compute_indicators(
                 "or use --indicator input-norm"
             )
         values = cosine_distance_to_reference(matrix, usable, remove_pc=(name == "cosine-pc"))
+        if len(values) and bool(np.all(np.isnan(values))):
+            raise UserError(
+                f"the {name} indicator is undefined: the mean of the {len(usable)} reference rows is zero "
+                "(all-zero rows have no direction); give other --reference-ids or use --indicator input-norm"
+            )
     bad = ~np.isfinite(values)
     if bad.any():
         notes.append(f"{int(bad.sum())} rows have no finite indicator (NaN weights?): never candidates")
