@@ -15,6 +15,7 @@ stored copy), with a note either way.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import struct
@@ -63,7 +64,6 @@ class ModelEmbeddings:
     format: str  # "safetensors", "gguf", "pytorch"
     architecture: str | None
     input: Any  # numpy float32 [rows, dim]
-    output: Any | None  # numpy float32, None when tied (one matrix)
     tied: bool
     input_name: str
     output_name: str | None
@@ -76,6 +76,15 @@ class ModelEmbeddings:
     role_ids: tuple[int, ...] = ()
     role_texts: tuple[str, ...] = ()
     chat_template: str | None = None
+    # The output matrix of an untied model is read (and widened to float32) only when an
+    # indicator asks for it: the default untied indicator needs the input matrix alone.
+    output_loader: Callable[[], Any] | None = field(default=None, compare=False, repr=False)
+    output_shape: tuple[int, ...] | None = None
+
+    @functools.cached_property
+    def output(self) -> Any | None:
+        """The output (unembedding) matrix as float32, None when tied (one matrix)."""
+        return None if self.output_loader is None else self.output_loader()
 
     @property
     def rows(self) -> int:
@@ -92,7 +101,7 @@ class ModelEmbeddings:
             "architecture": self.architecture,
             "tied": self.tied,
             "embedding_shape": [self.rows, self.dim],
-            "output_shape": None if self.output is None else [int(s) for s in self.output.shape],
+            "output_shape": None if self.output_shape is None else [int(s) for s in self.output_shape],
             "input_tensor": self.input_name,
             "output_tensor": self.output_name,
             "storage_dtype": self.storage_dtype,
@@ -215,6 +224,17 @@ class _SafetensorsFiles:
             self.headers[name][2]["dtype"], self.headers[name][2]["dtype"]
         )
 
+    def raw(self, name: str) -> Any:
+        """The tensor as stored (memory-mapped, bfloat16 as uint16): for comparisons."""
+        import numpy as np
+
+        f, start, info = self.headers[name]
+        if info["dtype"] not in _ST_DTYPES:
+            return self.load(name)
+        shape = tuple(int(d) for d in info["shape"])
+        return np.memmap(f, dtype=_ST_DTYPES[info["dtype"]][0], mode="r", offset=start + info["data_offsets"][0],
+                         shape=shape)
+
     def load(self, name: str) -> Any:
         import numpy as np
 
@@ -314,6 +334,9 @@ class _TorchFiles:
     def dtype(self, name: str) -> str:
         return str(self.tensors[name].dtype).replace("torch.", "")
 
+    def raw(self, name: str) -> Any:
+        return self.load(name)
+
     def load(self, name: str) -> Any:
         t = self.tensors[name]
         if not t.is_floating_point():
@@ -388,9 +411,12 @@ def _finish(path: Path, fmt: str, config: dict[str, Any], files: Any) -> ModelEm
     out_name = _pick(names, OUTPUT_NAMES, OUTPUT_SUFFIXES)
     notes: list[str] = []
     e_in = files.load(in_name)
-    e_out = files.load(out_name) if out_name is not None else None
+    raw_out = files.raw(out_name) if out_name is not None else None
+    raw_in = files.raw(in_name) if raw_out is not None and raw_out.dtype != e_in.dtype else e_in
+    if raw_out is not None and raw_in.dtype != raw_out.dtype:  # stored in two dtypes: compare as float32
+        raw_in, raw_out = e_in, files.load(out_name)
     cfg_tie = config.get("tie_word_embeddings")
-    tied, out = _decide_tied(path, cfg_tie, e_in, e_out, out_name, notes)
+    tied = _decide_tied(path, cfg_tie, raw_in, raw_out, out_name, notes)
     roles = _roles(path if path.is_dir() else path.parent, config)
     arch = None
     if isinstance(config.get("architectures"), list) and config["architectures"]:
@@ -408,7 +434,6 @@ def _finish(path: Path, fmt: str, config: dict[str, Any], files: Any) -> ModelEm
         format=fmt,
         architecture=arch,
         input=e_in,
-        output=out,
         tied=tied,
         input_name=in_name,
         output_name=None if tied else out_name,
@@ -419,35 +444,37 @@ def _finish(path: Path, fmt: str, config: dict[str, Any], files: Any) -> ModelEm
         role_ids=roles[0],
         role_texts=roles[1],
         chat_template=roles[2],
+        output_loader=None if tied else functools.partial(files.load, out_name),
+        output_shape=None if tied else tuple(names[out_name]),  # type: ignore[index]
     )
 
 
 def _decide_tied(
     path: Path, cfg_tie: Any, e_in: Any, e_out: Any | None, out_name: str | None, notes: list[str]
-) -> tuple[bool, Any | None]:
-    """(tied, output matrix or None): the config and the tensors together."""
+) -> bool:
+    """Tied or not: the config and the tensors together (compared as stored, same dtype)."""
     import numpy as np
 
     if e_out is None:
         if cfg_tie is False:
             raise InputError(path, "config says the embeddings are untied but there is no output embedding tensor "
                                    "(lm_head.weight): incomplete checkpoint?")
-        return True, None
+        return True
     if e_out.shape != e_in.shape:
         if cfg_tie is True:
             notes.append(f"config ties the embeddings but {out_name} has another shape: treated as untied")
-        return False, e_out
+        return False
     if np.array_equal(e_in[:1], e_out[:1]) and np.array_equal(e_in, e_out):
         if cfg_tie is False:
             notes.append(f"config says untied but {out_name} equals the input embedding: treated as tied")
-        return True, None
+        return True
     if cfg_tie is True:
         notes.append(f"config ties the embeddings, so the stored {out_name}, which differs, is ignored "
                      "(as transformers does)")
-        return True, None
+        return True
     if cfg_tie is None:
         notes.append(f"config does not say whether embeddings are tied; {out_name} differs: treated as untied")
-    return False, e_out
+    return False
 
 
 # --- GGUF ------------------------------------------------------------------------------
@@ -541,25 +568,33 @@ class _GGUFHeader:
         from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
         from gguf.quants import dequantize
 
-        dims, ttype, offset = self.tensors[name]
-        try:
-            qtype = GGMLQuantizationType(ttype)
-            block, size = GGML_QUANT_SIZES[qtype]
-        except (ValueError, KeyError):
-            raise InputError(self.path, f"{name}: unknown GGUF tensor type {ttype}") from None
-        if len(dims) != 2 or dims[0] % block:
-            raise InputError(self.path, f"{name}: not a matrix of whole quantisation blocks ({list(dims)})")
+        raw = self.raw(name)
+        dims, ttype, _offset = self.tensors[name]
+        qtype = GGMLQuantizationType(ttype)
         row_elems, rows = int(dims[0]), int(dims[1])
-        row_bytes = row_elems // block * size
-        start = self.data_start + offset
-        if start + rows * row_bytes > len(self.buf):
-            raise InputError(self.path, f"{name}: data beyond the end of the file (truncated?)")
-        raw = np.frombuffer(self.buf, dtype=np.uint8, count=rows * row_bytes, offset=start).reshape(rows, row_bytes)
         try:
             arr = dequantize(raw, qtype)
         except Exception as exc:  # noqa: BLE001
             raise InputError(self.path, f"cannot dequantise {name} ({qtype.name}: {first_line(exc)})") from None
         return np.ascontiguousarray(np.asarray(arr, dtype=np.float32).reshape(rows, row_elems))
+
+    def raw(self, name: str) -> Any:
+        """The tensor's bytes as stored, one row per token (for comparisons)."""
+        import numpy as np
+        from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
+        dims, ttype, offset = self.tensors[name]
+        try:
+            block, size = GGML_QUANT_SIZES[GGMLQuantizationType(ttype)]
+        except (ValueError, KeyError):
+            raise InputError(self.path, f"{name}: unknown GGUF tensor type {ttype}") from None
+        if len(dims) != 2 or dims[0] % block:
+            raise InputError(self.path, f"{name}: not a matrix of whole quantisation blocks ({list(dims)})")
+        rows, row_bytes = int(dims[1]), int(dims[0]) // block * size
+        start = self.data_start + offset
+        if start + rows * row_bytes > len(self.buf):
+            raise InputError(self.path, f"{name}: data beyond the end of the file (truncated?)")
+        return np.frombuffer(self.buf, dtype=np.uint8, count=rows * row_bytes, offset=start).reshape(rows, row_bytes)
 
     def type_name(self, name: str) -> str:
         from gguf.constants import GGMLQuantizationType
@@ -591,9 +626,13 @@ def _read_gguf(path: Path) -> ModelEmbeddings:
     if "token_embd.weight" not in header.tensors:
         raise InputError(path, "GGUF file has no token_embd.weight tensor (a vocabulary-only file?)")
     e_in = header.load("token_embd.weight")
-    e_out = header.load("output.weight") if "output.weight" in header.tensors else None
+    has_out = "output.weight" in header.tensors
+    raw_in = header.raw("token_embd.weight")
+    raw_out = header.raw("output.weight") if has_out else None
+    if raw_out is not None and header.tensors["output.weight"][1] != header.tensors["token_embd.weight"][1]:
+        raw_in, raw_out = e_in, header.load("output.weight")  # two quantisations: compare the values
     notes: list[str] = []
-    tied, out = _decide_tied(path, None if e_out is not None else True, e_in, e_out, "output.weight", notes)
+    tied = _decide_tied(path, None if has_out else True, raw_in, raw_out, "output.weight", notes)
     notes = [n for n in notes if "does not say" not in n]  # GGUF has no tie flag: the tensors decide
     role_ids = sorted(
         int(v) for k, v in header.meta.items() if k.startswith("tokenizer.ggml.") and isinstance(v, int)
@@ -605,7 +644,6 @@ def _read_gguf(path: Path) -> ModelEmbeddings:
         format="gguf",
         architecture=arch if isinstance(arch, str) else None,
         input=e_in,
-        output=out,
         tied=tied,
         input_name="token_embd.weight",
         output_name=None if tied else "output.weight",
@@ -615,6 +653,9 @@ def _read_gguf(path: Path) -> ModelEmbeddings:
         notes=tuple(notes),
         role_ids=tuple(role_ids),
         chat_template=template if isinstance(template, str) else None,
+        output_loader=None if tied else functools.partial(header.load, "output.weight"),
+        output_shape=None if tied else (int(header.tensors["output.weight"][0][1]),
+                                        int(header.tensors["output.weight"][0][0])),
     )
 
 
