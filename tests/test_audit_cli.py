@@ -165,3 +165,23 @@ def test_architecture_transformers_cannot_run_keeps_the_indicators(model_dir, tm
     assert report["model"]["candidates"] > 0  # the indicators are there
     assert report["model"]["verification"]["ran"] is False
     assert report["model"]["verification"]["skipped"]
+
+
+def test_zero_output_rows_of_untied_models(tmp_path):
+    import numpy as np
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "tokenizer.json").write_text(json.dumps(byte_level_bpe(WORDS)))
+    view = load_tokenizer(folder / "tokenizer.json")
+    from auditor.model.fixtures import embedding_matrices
+
+    e_in, e_out = embedding_matrices(view, {"tied": False})
+    (hello,) = ids_of_texts(view, [" hello"])
+    e_out[hello] = 0.0
+    write_safetensors(folder / "model.safetensors", {"model.embed_tokens.weight": e_in, "lm_head.weight": e_out})
+    (folder / "config.json").write_text(json.dumps({"tie_word_embeddings": False}))
+    res = _run(folder, "--select", "M103", "--format", "json")
+    findings = json.loads(res.output)["findings"]
+    assert [(f["token_id"], f["details"]["matrix"]) for f in findings] == [(hello, "output")]
+    assert np.isfinite(e_in).all()

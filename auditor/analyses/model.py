@@ -9,6 +9,7 @@ verification verdicts when that analysis ran in the same store.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -29,7 +30,14 @@ class EmbeddingAnalysis:
     embeddings: ModelEmbeddings
     vocab_size: int  # the tokenizer's ids (max id + 1)
     zero_ids: tuple[int, ...]  # zero / near-zero input rows (tokenizer ids and padding)
-    zero_output_ids: tuple[int, ...]  # zero output rows of untied models
+
+    @functools.cached_property
+    def zero_output_ids(self) -> tuple[int, ...]:
+        """Zero output rows of untied models (reads the output matrix: only when asked)."""
+        import numpy as np
+
+        out = self.embeddings.output
+        return () if out is None else tuple(int(i) for i in np.flatnonzero(zero_rows(out)))
 
     @property
     def rows(self) -> int:
@@ -59,8 +67,7 @@ def analyze_embeddings(store: Any) -> EmbeddingAnalysis:
     store.progress("reading embeddings")
     emb = read_embeddings(store.inputs.model)
     zin = tuple(int(i) for i in np.flatnonzero(zero_rows(emb.input)))
-    zout = () if emb.output is None else tuple(int(i) for i in np.flatnonzero(zero_rows(emb.output)))
-    return EmbeddingAnalysis(embeddings=emb, vocab_size=store.view.vocab_size, zero_ids=zin, zero_output_ids=zout)
+    return EmbeddingAnalysis(embeddings=emb, vocab_size=store.view.vocab_size, zero_ids=zin)
 
 
 @dataclass(frozen=True)
