@@ -48,6 +48,7 @@ def write_plots(report: dict[str, Any], folder: str | Path) -> list[Path]:
     except OSError as exc:
         raise UserError(f"{folder}: cannot create the plot folder ({exc.strerror})") from None
     tokens = [t for t in report["tokens"] if t["indicator"] is not None]
+    name = "/".join(Path(model["path"]).parts[-2:])  # "tiny_model/model" says more than "model"
     written = []
     meta = {"Software": None}
 
@@ -62,7 +63,7 @@ def write_plots(report: dict[str, Any], folder: str | Path) -> list[Path]:
         ax.axhline(model["threshold"], color="#444444", lw=0.8, ls="--", label="candidate cutoff")
     ax.set_xlabel("token id")
     ax.set_ylabel(f"indicator ({model['indicator']}; low = suspicious)")
-    ax.set_title(f"{Path(model['path']).name}: indicator by token id")
+    ax.set_title(f"{name}: indicator by token id")
     ax.legend(loc="best", fontsize=8, markerscale=2)
     fig.tight_layout()
     path = out / "indicator_by_token.png"
@@ -83,7 +84,7 @@ def write_plots(report: dict[str, Any], folder: str | Path) -> list[Path]:
         ax.set_yscale("log")
         ax.set_xlabel(f"indicator ({model['indicator']})")
         ax.set_ylabel("max probability of repeating the token")
-        ax.set_title(f"{Path(model['path']).name}: indicator vs verification")
+        ax.set_title(f"{name}: indicator vs verification")
         ax.legend(loc="best", fontsize=8)
         fig.tight_layout()
         path = out / "indicator_vs_max_prob.png"
