@@ -185,3 +185,17 @@ def test_zero_output_rows_of_untied_models(tmp_path):
     findings = json.loads(res.output)["findings"]
     assert [(f["token_id"], f["details"]["matrix"]) for f in findings] == [(hello, "output")]
     assert np.isfinite(e_in).all()
+
+
+def test_a_much_smaller_tokenizer_is_questioned(tmp_path):
+    import numpy as np
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "tokenizer.json").write_text(json.dumps(byte_level_bpe(WORDS)))
+    view = load_tokenizer(folder / "tokenizer.json")
+    rows = view.vocab_size + 2000
+    e = np.random.default_rng(0).standard_normal((rows, 8)).astype(np.float32)
+    write_safetensors(folder / "model.safetensors", {"model.embed_tokens.weight": e})
+    res = _run(folder, "--select", "M102")
+    assert "2000 embedding rows" in res.output and "is this the model's own tokenizer?" in res.output

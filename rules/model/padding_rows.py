@@ -56,9 +56,15 @@ class PaddingEmbeddingRows(Rule):
             return
         zero = sum(1 for i in emb.zero_ids if i >= emb.vocab_size)
         state = "all of them zero" if zero == len(pad) else f"{zero} of them zero"
+        # Padding rounds up to a multiple of 64..1024; far more rows than that is another tokenizer.
+        hint = (
+            ": far more than padding, is this the model's own tokenizer?"
+            if len(pad) > max(1024, emb.rows // 10)
+            else ""
+        )
         yield ctx.finding(
             f"{len(pad)} embedding rows ({pad.start}..{pad.stop - 1}) lie beyond the tokenizer's "
-            f"{emb.vocab_size} ids and are never trained ({state})",
+            f"{emb.vocab_size} ids and are never trained ({state}){hint}",
             first_row=pad.start,
             last_row=pad.stop - 1,
             rows=len(pad),
