@@ -33,3 +33,23 @@ def test_smollm2_indicators_end_to_end():
     assert {"ManagementPlaneProtection", " InstancePreprocess", "swigfaiss"} <= top
     assert {f.code for f in result.findings} == {"M104"}
     assert len(report["tokens"]) == 49152
+
+
+def test_minilm_encoder_indicators_work_and_verification_says_why(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from auditor.cli import app
+
+    path = real_file("minilm")
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(app, ["audit", str(path), "--verify", "--no-cache", "--no-progress",
+                                   "--format", "json", "-o", str(out)])
+    assert res.exit_code == 2  # verification was asked for and cannot run
+    assert "verification did not run" in res.output
+    m = json.loads(out.read_text())["model"]
+    assert m["architecture"] == "BertModel" and m["embedding_shape"] == [30522, 384]
+    assert m["reference_reasons"] == {"reserved-or-unused": 994}  # BERT's [unusedN]
+    assert m["candidates"] > 0 and m["verification"]["ran"] is False
+    assert any("no output embedding tensor" in n for n in m["notes"])

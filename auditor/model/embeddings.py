@@ -459,6 +459,9 @@ def _decide_tied(
         if cfg_tie is False:
             raise InputError(path, "config says the embeddings are untied but there is no output embedding tensor "
                                    "(lm_head.weight): incomplete checkpoint?")
+        if cfg_tie is None:
+            notes.append("no output embedding tensor and no tie flag: the input embedding is read as the "
+                         "only matrix (tied); an encoder without an LM head has no unembedding at all")
         return True
     if e_out.shape != e_in.shape:
         if cfg_tie is True:
