@@ -401,8 +401,6 @@ def _roles(folder: Path, config: dict[str, Any]) -> tuple[tuple[int, ...], tuple
 
 
 def _finish(path: Path, fmt: str, config: dict[str, Any], files: Any) -> ModelEmbeddings:
-    import numpy as np
-
     names = files.names()
     in_name = _pick(names, INPUT_NAMES, INPUT_SUFFIXES)
     if in_name is None:
@@ -568,7 +566,7 @@ class _GGUFHeader:
 
     def load(self, name: str) -> Any:
         import numpy as np
-        from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+        from gguf.constants import GGMLQuantizationType
         from gguf.quants import dequantize
 
         raw = self.raw(name)
