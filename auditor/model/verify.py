@@ -322,6 +322,8 @@ class Verifier:
                 f"the tokenizer does not match the model: prompt token id {longest} is beyond its {self.rows} embedding rows",
             )
         params = inspect.signature(self.model.forward).parameters
+        # transformers 5.x renames `past_key_values` to `cache`: use whichever this model takes.
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
         self._keep = {}
         for name in ("logits_to_keep", "num_logits_to_keep"):
             if name in params:
@@ -476,7 +478,7 @@ class Verifier:
             torch = self._torch
             ids = torch.tensor([prompt.ids[:first]], dtype=torch.long, device=self.device)
             out = self.model(input_ids=ids, use_cache=True)
-            past = getattr(out, "past_key_values", None)
+            past = self._past_of(out)
             if past is None or not hasattr(past, "batch_repeat_interleave"):
                 self._prefix_cache[name] = None
             else:
@@ -489,6 +491,14 @@ class Verifier:
             past.batch_repeat_interleave(batch)
         return past, first
 
+    def _forward(self, input_ids: Any, past: Any) -> Any:
+        return self.model(input_ids=input_ids, use_cache=True, **{self._cache_arg: past}, **self._keep)
+
+    @staticmethod
+    def _past_of(out: Any) -> Any:
+        past = getattr(out, "cache", None)
+        return past if past is not None else getattr(out, "past_key_values", None)
+
     def _prompt_probs(self, prompt: EncodedPrompt, ids: list[int]) -> tuple[list[list[float | None]], list[bool]]:
         """Probabilities of each candidate at each greedy step of one prompt."""
         torch = self._torch
@@ -500,8 +510,8 @@ class Verifier:
         inputs = base.unsqueeze(0).repeat(n, 1)
         slots = torch.tensor([p - start for p in prompt.positions], dtype=torch.long, device=self.device)
         inputs[:, slots] = cand.unsqueeze(1)
-        out = self.model(input_ids=inputs, past_key_values=past, use_cache=True, **self._keep)
-        past = out.past_key_values
+        out = self._forward(inputs, past)
+        past = self._past_of(out)
         logits = out.logits[:, -1, :]
         probs: list[list[float | None]] = [[None] * STEPS for _ in range(n)]
         complete = [False] * n
@@ -516,9 +526,10 @@ class Verifier:
                     complete[r] = True
                 break
             nxt = logits.argmax(dim=-1)
+            greedy = nxt.tolist()
             keep = []
             for k, r in enumerate(live):
-                if int(nxt[k]) in self.eos_ids:  # generate stops this row here
+                if greedy[k] in self.eos_ids:  # generate stops this row here
                     complete[r] = True
                 elif self.options.exact or max(v for v in probs[r] if v is not None) < thr:
                     keep.append(k)
@@ -529,8 +540,8 @@ class Verifier:
                 past.batch_select_indices(index)
                 nxt = nxt[index]
                 live = [live[k] for k in keep]
-            out = self.model(input_ids=nxt.unsqueeze(1), past_key_values=past, use_cache=True, **self._keep)
-            past = out.past_key_values
+            out = self._forward(nxt.unsqueeze(1), past)
+            past = self._past_of(out)
             logits = out.logits[:, -1, :]
         return probs, complete
 
