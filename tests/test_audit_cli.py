@@ -199,3 +199,16 @@ def test_a_much_smaller_tokenizer_is_questioned(tmp_path):
     write_safetensors(folder / "model.safetensors", {"model.embed_tokens.weight": e})
     res = _run(folder, "--select", "M102")
     assert "2000 embedding rows" in res.output and "is this the model's own tokenizer?" in res.output
+
+
+def test_verify_with_no_candidates_loads_nothing(model_dir, monkeypatch):
+    import auditor.model.verify as verify
+
+    def boom(*_a, **_k):  # pragma: no cover - must not be called
+        raise AssertionError("the model was loaded for no candidate")
+
+    monkeypatch.setattr(verify, "verify_tokens", boom)
+    res = _run(model_dir, "--verify", "--candidates-count", "0", "--format", "json")
+    assert res.exit_code == 0, res.output
+    ver = json.loads(res.output)["model"]["verification"]
+    assert ver["ran"] is True and ver["verified"] == 0

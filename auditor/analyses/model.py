@@ -257,6 +257,8 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
             raise MissingExtraError("--verify", missing, "model") from None
         raise
     candidates = _chosen_ids(store.view, mo.get("verify_tokens")) or list(ind.candidates)
+    if not candidates:  # nothing to verify: the model is not loaded
+        return VerificationAnalysis(True, None, (), threshold)
     store.progress(f"verifying {len(candidates)} candidates on {device}")
     options = VerifyOptions(
         device=device,
