@@ -20,7 +20,8 @@
    identical.
 5. The same as 4 on the real SmolLM2-135M-Instruct GGUF (Q4_1) when present: `read_embeddings`
    (dequantises one tensor) vs `AutoModelForCausalLM.from_pretrained(gguf_file=...)`
-   (dequantises everything), once each.
+   (dequantises everything), once each; and the cosine-pc indicator on its matrix, with
+   the default PCA (power iteration) and with the exact covariance.
 
 Prints each time and the ratio; exit code 0 unless something crashed.
 """
@@ -179,6 +180,15 @@ def main() -> int:
         print(f"(a) read_embeddings (GGUF):                {t_ours * 1000:8.1f} ms")
         print(f"(b) AutoModelForCausalLM(gguf_file=...):    {t_base * 1000:8.1f} ms")
         print(f"ratio (b)/(a): {t_base / t_ours:.1f}x; max |difference| of the embeddings: {diff:.2e}")
+        import auditor.model.indicators as indicators
+
+        ref = list(range(3, 17))  # its reference set: the special tokens it gives no role
+        t_pc, fast = best(lambda: indicators.cosine_distance_to_reference(emb.input, ref, True), 1)
+        limit, indicators.EXACT_PCA_LIMIT = indicators.EXACT_PCA_LIMIT, float("inf")
+        t_exact, exact = best(lambda: indicators.cosine_distance_to_reference(emb.input, ref, True), 1)
+        indicators.EXACT_PCA_LIMIT = limit
+        print(f"cosine-pc on SmolLM2's matrix: {t_pc * 1000:.0f} ms (power iteration); {t_exact * 1000:.0f} ms "
+              f"with the exact covariance; max |difference| {float(np.abs(fast - exact).max()):.1e}")
     else:
         print(f"SmolLM2 GGUF not present at {SMOLLM2}: skipped")
     return 0
