@@ -445,6 +445,156 @@ def diff_cmd(
     raise typer.Exit(0 if identical else 1)
 
 
+# --- tokaudit audit (issue 5): thin; the logic is in auditor/model/audit.py -----------------
+
+
+class Indicator(str, enum.Enum):
+    auto = "auto"
+    input_norm = "input-norm"
+    cosine_pc = "cosine-pc"
+    cosine = "cosine"
+
+
+class Device(str, enum.Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+    auto = "auto"
+
+
+class DType(str, enum.Enum):
+    auto = "auto"
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
+@app.command()
+def audit(
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="HF model folder, GGUF file, .safetensors or .bin.")],
+    tokenizer: Annotated[
+        Optional[Path], typer.Option("--tokenizer", metavar="PATH", help="Tokenizer to use instead of the model's own.")
+    ] = None,
+    indicator: Annotated[
+        Indicator, typer.Option("--indicator", help="auto: input-norm for untied, cosine-pc for tied models (method.md §2).")
+    ] = Indicator.auto,
+    candidates_percent: Annotated[
+        float, typer.Option("--candidates-percent", metavar="P", help="Candidates: OK tokens at or below this percentile.")
+    ] = 2.0,
+    candidates_count: Annotated[
+        Optional[int], typer.Option("--candidates-count", metavar="N", help="Candidates: the N lowest OK tokens.")
+    ] = None,
+    threshold: Annotated[
+        Optional[float], typer.Option("--threshold", metavar="X", help="Candidates: OK tokens with indicator <= X.")
+    ] = None,
+    reference_ids: Annotated[
+        Optional[str], typer.Option("--reference-ids", metavar="IDS", help="Reference (unused) rows, e.g. 5,7,100-120.")
+    ] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Verify the candidates by prompting the model.")] = False,
+    device: Annotated[Device, typer.Option("--device", help="Where verification runs.")] = Device.cpu,
+    dtype: Annotated[DType, typer.Option("--dtype", help="Weights dtype for verification.")] = DType.auto,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Candidates per verification batch.")] = 16,
+    verify_ids: Annotated[
+        Optional[str], typer.Option("--verify-ids", metavar="IDS", help="Verify these ids (e.g. 5,7,100-120) instead of the candidates.")
+    ] = None,
+    exact: Annotated[
+        bool, typer.Option("--exact-max-prob", help="Compute every prompt and step for rejected tokens too (slower).")
+    ] = False,
+    select: Annotated[
+        Optional[list[str]], typer.Option("--select", metavar="RULES", help="Rules to run (default: the model rules, M).")
+    ] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", metavar="RULES", help="Rules to leave out.")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.text,
+    output: Annotated[
+        Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout.")
+    ] = None,
+    markdown: Annotated[
+        Optional[Path], typer.Option("--markdown", metavar="FILE", help="Also write a Markdown report.")
+    ] = None,
+    plots: Annotated[Optional[Path], typer.Option("--plots", metavar="DIR", help="Also write the PNG plots here.")] = None,
+    cache_dir: Annotated[
+        Optional[Path], typer.Option("--cache-dir", metavar="DIR", help="Cache of verification results (resume).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")] = FailOn.error,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings fail.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Audit a trained model for under-trained tokens: embedding indicators, then --verify by prompting."""
+    with _guard(debug):
+        from auditor.engine import failing
+        from auditor.model.audit import (
+            AuditRequest,
+            check_output_paths,
+            default_cache_dir,
+            parse_ids,
+            run_audit,
+            verification_failure,
+        )
+        from auditor.registry import select_rules
+
+        selection = select_rules(_split(select) or ["M"], (), _split(ignore))
+        if selection.unknown and not quiet:
+            typer.echo(f"tokaudit: warning: unknown rule selector(s): {', '.join(selection.unknown)}", err=True)
+        if not selection.rules:
+            raise UserError("no rule selected ('tokaudit rules' lists them): nothing would be checked")
+        request = AuditRequest(
+            model=str(model),
+            tokenizer=None if tokenizer is None else str(tokenizer),
+            indicator=indicator.value,
+            candidates_percent=candidates_percent,
+            candidates_count=candidates_count,
+            threshold=threshold,
+            reference_ids=parse_ids(reference_ids, "--reference-ids"),
+            verify=verify,
+            device=device.value,
+            dtype=dtype.value,
+            batch_size=batch_size,
+            exact=exact,
+            verify_ids=parse_ids(verify_ids, "--verify-ids"),
+            cache_dir=None if no_cache else str(cache_dir or default_cache_dir()),
+        )
+        check_output_paths([output, markdown])
+        with _progress(_progress_wanted(quiet, no_progress)) as say:
+            result = run_audit(request, [cls() for cls in selection.rules], progress=say)
+        _write_audit_outputs(result, output_format.value, output, markdown, plots, fail_on.value)
+        code = 1 if failing(result.findings, fail_on.value) and not exit_zero else 0
+        why = verification_failure(result)
+        if why is not None:  # the indicators are reported; what was asked for is not done
+            typer.echo(f"tokaudit: error: verification did not run: {why}", err=True)
+            code = 2
+    raise typer.Exit(code)
+
+
+def _write_audit_outputs(
+    result: Any, fmt: str, output: Optional[Path], markdown: Optional[Path], plots: Optional[Path], fail_on: str
+) -> None:
+    from auditor.model.audit import audit_dict, render_audit_json, render_audit_text
+    from auditor.reporters import write_atomic
+
+    report = render_audit_json(result) if fmt == "json" else render_audit_text(result, fail_on=fail_on)
+    targets = []
+    if markdown is not None:
+        from auditor.reporters.audit_markdown import render_audit_markdown
+
+        targets.append((markdown, render_audit_markdown(result)))
+    if output is not None:
+        targets.append((output, report))
+    for path, text in targets:
+        try:
+            write_atomic(path, text)
+        except OSError as exc:
+            raise UserError(f"{path}: cannot write the report ({exc.strerror})") from None
+    if plots is not None:
+        from auditor.model.plots import write_plots
+
+        write_plots(audit_dict(result), plots)
+    if output is None:
+        sys.stdout.write(report)
+        sys.stdout.flush()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

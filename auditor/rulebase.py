@@ -61,16 +61,24 @@ class Example:
     VALID examples have `flagged=()`. The harness in tests/test_rule_examples.py builds
     the tokenizer, writes `corpus` / `model_corpus` (documents) as JSONL files when the
     rule needs them and `files` beside the tokenizer, runs only this rule, and compares the flagged texts.
+
+    `model` gives model rules a model: a mapping is a tiny embedding-only model the
+    harness writes for the tokenizer (see auditor/model/fixtures.py; its "options" are
+    the run's model options); a string, or a mapping with "path", is a model folder
+    relative to the repository, whose own tokenizer is used when `tokenizer` is None.
+    `generation` asks for verification by prompting (a real model only).
     """
 
     description: str
-    tokenizer: ExampleTokenizer
+    tokenizer: ExampleTokenizer | None
     flagged: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
     corpus: tuple[str, ...] = ()
     model_corpus: tuple[str, ...] = ()
     # Files written beside the tokenizer (tokenizer_config.json: dict as JSON, str as text, bytes as is).
     files: Mapping[str, Any] = field(default_factory=dict)
+    model: Mapping[str, Any] | str | None = None
+    generation: bool = False
 
 
 @dataclass

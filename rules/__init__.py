@@ -1,7 +1,8 @@
 """Built-in rules, one module per rule, grouped by family (vocabulary/, preprocessing/, ...).
 
 Codes are stable and never reused: V = vocabulary (tokenizer only), P = preprocessing
-and mismatch (configuration, probe strings, behaviour lock, implementations), C = corpus.
+and mismatch (configuration, probe strings, behaviour lock, implementations), C = corpus,
+M = model (embeddings, verification).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from rules.corpus.scaffold import ScaffoldToken
 from rules.corpus.single_document import SingleDocumentMerge
 from rules.corpus.unknown_rate import UnknownTokenRate
 from rules.corpus.unseen import UnseenToken
+from rules.model.candidates import UnderTrainedCandidate
+from rules.model.ids_beyond_rows import TokenIdBeyondEmbedding
+from rules.model.padding_rows import PaddingEmbeddingRows
+from rules.model.verified import VerifiedUnderTrained
+from rules.model.zero_rows import ZeroEmbeddingRow
 from rules.vocabulary.byte_coverage import MissingByteCoverage
 from rules.vocabulary.duplicate_bytes import DuplicateTokenBytes
 from rules.vocabulary.id_gaps import VocabularyIdGap
@@ -54,4 +60,10 @@ BUILTIN_RULES = (
     UnseenToken,
     LossyRoundTrip,
     UnknownTokenRate,
+    # model (issue 5)
+    TokenIdBeyondEmbedding,
+    PaddingEmbeddingRows,
+    ZeroEmbeddingRow,
+    UnderTrainedCandidate,
+    VerifiedUnderTrained,
 )

@@ -76,6 +76,24 @@ def _model_corpus_stats(store: "AnalysisStore") -> Any:
     )
 
 
+def _embeddings(store: "AnalysisStore") -> Any:
+    from auditor.analyses.model import analyze_embeddings
+
+    return analyze_embeddings(store)
+
+
+def _indicators(store: "AnalysisStore") -> Any:
+    from auditor.analyses.model import analyze_indicators
+
+    return analyze_indicators(store)
+
+
+def _verification(store: "AnalysisStore") -> Any:
+    from auditor.analyses.model import analyze_verification
+
+    return analyze_verification(store)
+
+
 ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
     "vocabulary": _vocabulary,
     # preprocessing (issue 4): probe strings, normaliser effects, behaviour lock, other implementations
@@ -86,6 +104,10 @@ ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
     # corpus (issue 3)
     "corpus_stats": _corpus_stats,  # over inputs.corpus (auditor/corpus/stats.py)
     "model_corpus_stats": _model_corpus_stats,  # the same over inputs.model_corpus
+    # model (issue 5)
+    "embeddings": _embeddings,
+    "indicators": _indicators,
+    "verification": _verification,
 }
 
 

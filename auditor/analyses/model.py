@@ -1,0 +1,310 @@
+"""Model analyses: embeddings (read once), indicators and candidates, verification by prompting.
+
+`embeddings` reads the two matrices of the run's model (no model load); `indicators`
+builds on it and on the vocabulary analysis; `verification` prompts the model with the
+indicator candidates when the run asked for generation. The `indicators` result's
+report section is the audit's `model` summary and per-token list; it includes the
+verification verdicts when that analysis ran in the same store.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from auditor.errors import UserError
+from auditor.escape import escape_bytes, escape_text
+from auditor.model.embeddings import ModelEmbeddings
+from auditor.model.indicators import IndicatorOptions, Indicators, SpecialRoles, compute_indicators, zero_rows
+
+# model_options keys read here (the CLI fills them): indicator options (see IndicatorOptions),
+# device, dtype, batch_size, verify_threshold.
+
+
+@dataclass(frozen=True)
+class EmbeddingAnalysis:
+    """The model's embeddings next to the tokenizer: sizes, zero rows, what does not match."""
+
+    embeddings: ModelEmbeddings
+    vocab_size: int  # the tokenizer's ids (max id + 1)
+    zero_ids: tuple[int, ...]  # zero / near-zero input rows (tokenizer ids and padding)
+
+    @functools.cached_property
+    def zero_output_ids(self) -> tuple[int, ...]:
+        """Zero output rows of untied models (reads the output matrix: only when asked)."""
+        import numpy as np
+
+        out = self.embeddings.output
+        return () if out is None else tuple(int(i) for i in np.flatnonzero(zero_rows(out)))
+
+    @property
+    def rows(self) -> int:
+        return self.embeddings.rows
+
+    def ids_beyond_rows(self) -> list[int]:
+        return list(range(self.rows, self.vocab_size))
+
+    def padding_rows(self) -> range:
+        return range(self.vocab_size, self.rows)
+
+    def report_section(self) -> dict[str, Any]:
+        d = self.embeddings.describe()
+        d["tokenizer_vocab_size"] = self.vocab_size
+        d["zero_rows"] = len(self.zero_ids)
+        d["notes"] = list(self.embeddings.notes)
+        return d
+
+
+def analyze_embeddings(store: Any) -> EmbeddingAnalysis:
+    import numpy as np
+
+    from auditor.model.embeddings import read_embeddings
+
+    if store.inputs.model is None:
+        raise UserError("no model given: the embeddings analysis needs one")
+    store.progress("reading embeddings")
+    emb = read_embeddings(store.inputs.model)
+    zin = tuple(int(i) for i in np.flatnonzero(zero_rows(emb.input)))
+    return EmbeddingAnalysis(embeddings=emb, vocab_size=store.view.vocab_size, zero_ids=zin)
+
+
+@dataclass(frozen=True)
+class IndicatorAnalysis:
+    """Indicators + candidates, with what the report needs to show them per token."""
+
+    indicators: Indicators
+    options: IndicatorOptions
+    embeddings: EmbeddingAnalysis
+    vocab: Any
+    view: Any
+    _store: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def candidates(self) -> tuple[int, ...]:
+        return self.indicators.candidates
+
+    def verification(self) -> Any | None:
+        """The verification analysis of the same run, when it was computed."""
+        if self._store is not None and "verification" in self._store.computed():
+            return self._store.get("verification")
+        return None
+
+    def token_text(self, tid: int) -> str | None:
+        if tid >= self.view.vocab_size or self.view.pieces[tid] is None:
+            return None
+        tb = self.view.token_bytes[tid]
+        return escape_bytes(tb) if tb is not None else escape_text(self.view.pieces[tid] or "")
+
+    def category(self, tid: int) -> str:
+        if tid >= self.view.vocab_size:
+            return "PADDING_ROW"
+        if tid >= self.embeddings.rows:
+            return "NO_ROW"
+        c = self.vocab.categories[tid]
+        return "ID_HOLE" if c is None else c.value
+
+    def model_summary(self) -> dict[str, Any]:
+        ind = self.indicators
+        emb = self.embeddings.embeddings
+        ver = self.verification()
+        return {
+            "path": emb.path,
+            "format": emb.format,
+            "architecture": emb.architecture,
+            "tied": emb.tied,
+            "embedding_shape": [emb.rows, emb.dim],
+            "tokenizer_vocab_size": self.embeddings.vocab_size,
+            "indicator": ind.name,
+            "indicator_matrix": ind.matrix,
+            "selection": ind.selection,
+            "threshold": _num(ind.cutoff),
+            "candidates": len(ind.candidates),
+            "reference_source": ind.reference.source,
+            "reference_ids": list(ind.reference.ids),
+            "reference_reasons": ind.reference.counts(),
+            "verified": ver is not None and ver.ran,
+            "notes": list(emb.notes) + list(ind.notes),
+        }
+
+    def token_rows(self) -> list[dict[str, Any]]:
+        ind = self.indicators
+        ver = self.verification()
+        results = ver.by_id() if ver is not None else {}
+        cand = set(ind.candidates)
+        reasons = ind.reference.reasons
+        n = max(self.embeddings.rows, self.embeddings.vocab_size)
+        rows = []
+        values = ind.values
+        for tid in range(n):
+            r = results.get(tid)
+            if r is not None:
+                verdict = r.verdict
+            elif tid in cand:
+                verdict = "candidate"
+            else:
+                verdict = None
+            rows.append(
+                {
+                    "token_id": tid,
+                    "token": self.token_text(tid),
+                    "category": self.category(tid),
+                    "indicator": _num(values[tid]) if tid < len(values) else None,
+                    "candidate": tid in cand,
+                    "reference": reasons.get(tid),
+                    "max_prob": _num(r.max_prob) if r is not None else None,
+                    "grade": r.grade if r is not None else None,
+                    "verdict": verdict,
+                }
+            )
+        return rows
+
+    def report_section(self) -> dict[str, Any]:
+        return {"model": self.model_summary(), "tokens": self.token_rows()}
+
+
+def _num(x: Any) -> float | None:
+    """A float the report can hold, rounded to 7 significant digits (stable across BLAS builds)."""
+    if x is None:
+        return None
+    v = float(x)
+    if not math.isfinite(v):
+        return None
+    return float(f"{v:.7g}")
+
+
+def analyze_indicators(store: Any) -> IndicatorAnalysis:
+    emb = store.get("embeddings")
+    vocab = store.get("vocabulary")
+    options = IndicatorOptions.from_mapping(store.inputs.model_options)
+    store.progress("computing indicators")
+    e = emb.embeddings
+    roles = SpecialRoles(ids=e.role_ids, texts=e.role_texts, chat_template=e.chat_template)
+    ind = compute_indicators(store.view, vocab, e.input, e.output, options, roles)
+    return IndicatorAnalysis(indicators=ind, options=options, embeddings=emb, vocab=vocab, view=store.view, _store=store)
+
+
+@dataclass(frozen=True)
+class VerificationAnalysis:
+    """Verification results of the candidates (or why it did not run)."""
+
+    ran: bool
+    placeholder_id: int | None
+    results: tuple[Any, ...]  # auditor.model.verify.TokenVerification, by token id
+    threshold: float
+    skipped: str | None = None
+    run: Mapping[str, Any] = field(default_factory=dict)  # how it ran (VerificationRun.describe())
+    seconds: float = 0.0  # not in the report: reports are byte-for-byte deterministic
+
+    def by_id(self) -> dict[int, Any]:
+        return {r.token_id: r for r in self.results}
+
+    def under_trained(self) -> list[Any]:
+        return [r for r in self.results if r.verdict == "under-trained"]
+
+    def report_section(self) -> dict[str, Any]:
+        # Timings and cache hits change from run to run: they stay out of the report.
+        run = {k: v for k, v in self.run.items() if k not in ("seconds", "cached")}
+        return {
+            **run,
+            "ran": self.ran,
+            "skipped": self.skipped,
+            "placeholder_id": self.placeholder_id,
+            "threshold": self.threshold,
+            "verified": len(self.results),
+            "under_trained": len(self.under_trained()),
+        }
+
+
+def check_memory(emb: ModelEmbeddings, device: str, dtype: str, probe: Any = None) -> None:
+    """Refuse, before loading, a model that cannot fit the device's free memory."""
+    from auditor.model.embeddings import available_memory_bytes, estimate_model_bytes
+
+    need = estimate_model_bytes(emb, dtype, device)
+    have = available_memory_bytes(device, probe)
+    if need is None or have is None or need <= have:
+        return
+    gib = 1 << 30
+    raise UserError(
+        f"verification would load the whole model: about {need / gib:.1f} GiB on {device} "
+        f"({emb.parameter_count:,} parameters, dtype {dtype}), but only {have / gib:.1f} GiB is free; "
+        "options: --dtype bfloat16 (or float16), --device cuda on a GPU with room for it, "
+        "or drop --verify to keep the indicators only"
+    )
+
+
+def analyze_verification(store: Any) -> VerificationAnalysis:
+    import time
+
+    mo: Mapping[str, Any] = store.inputs.model_options
+    threshold = float(mo.get("verify_threshold", 0.01))
+    if not store.inputs.generation:
+        return VerificationAnalysis(False, None, (), threshold, skipped="verification was not asked for (--verify)")
+    ind = store.get("indicators")
+    device = str(mo.get("device", "cpu"))
+    dtype = str(mo.get("dtype", "auto"))
+    if device == "auto":
+        device = _auto_device()
+    check_memory(ind.embeddings.embeddings, device, dtype)
+    try:
+        from auditor.model.verify import VerifyOptions, verify_tokens
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or "torch"
+        if missing in ("torch", "transformers", "accelerate"):
+            from auditor.errors import MissingExtraError
+
+            raise MissingExtraError("--verify", missing, "model") from None
+        raise
+    candidates = _chosen_ids(store.view, mo.get("verify_tokens")) or list(ind.candidates)
+    if not candidates:  # nothing to verify: the model is not loaded
+        return VerificationAnalysis(True, None, (), threshold)
+    store.progress(f"verifying {len(candidates)} candidates on {device}")
+    options = VerifyOptions(
+        device=device,
+        dtype=dtype,
+        batch_size=int(mo.get("batch_size", 16)),
+        threshold=threshold,
+        exact=bool(mo.get("exact", False)),
+    )
+    start = time.perf_counter()
+    try:
+        run = verify_tokens(
+            str(store.inputs.model), store.view, candidates, options, progress=store.progress, cache=store.inputs.cache
+        )
+    except UserError as exc:
+        if mo.get("verify_required", False):
+            raise
+        return VerificationAnalysis(False, None, (), threshold, skipped=str(exc))
+    results = tuple(sorted(run.results, key=lambda r: r.token_id))
+    return VerificationAnalysis(
+        True, run.placeholder_id, results, threshold, run=run.describe(), seconds=time.perf_counter() - start
+    )
+
+
+def _chosen_ids(view: Any, chosen: Any) -> list[int]:
+    """Tokens to verify instead of the indicator candidates: ids, or token texts (exact bytes)."""
+    if not chosen:
+        return []
+    out = []
+    for item in chosen:
+        if isinstance(item, int) and not isinstance(item, bool):
+            if not (0 <= item < view.vocab_size) or view.pieces[item] is None:
+                raise UserError(f"--verify-ids: {item} is not a token id of the tokenizer")
+            out.append(item)
+        else:
+            data = str(item).encode("utf-8")
+            hits = [i for i, tb in enumerate(view.token_bytes) if tb == data]
+            if not hits:
+                raise UserError(f"verify_tokens: no token {item!r} in the tokenizer")
+            out.append(hits[0])
+    return out
+
+
+def _auto_device() -> str:
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"

@@ -1,0 +1,249 @@
+"""`tokaudit audit`: the post-training audit as one run of the engine, and its outputs.
+
+The command is the lint engine with the model rule family selected and a model in the
+run's inputs: the rules pull the analyses they need (embeddings -> indicators ->
+verification), so nothing here computes facts. This module picks the tokenizer,
+builds the inputs, and renders the audit-specific outputs: a text summary on top of
+the findings, the JSON report with the `model` section and the `tokens` list at the
+top level, the Markdown report and the plots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from auditor.engine import LintResult
+from auditor.errors import UserError
+
+
+@dataclass(frozen=True)
+class AuditRequest:
+    """What the command line asks for; validated before anything is loaded."""
+
+    model: str
+    tokenizer: str | None = None
+    indicator: str = "auto"
+    candidates_percent: float = 2.0
+    candidates_count: int | None = None
+    threshold: float | None = None
+    reference_ids: tuple[int, ...] | None = None
+    verify: bool = False
+    device: str = "cpu"
+    dtype: str = "auto"
+    batch_size: int = 16
+    exact: bool = False
+    verify_ids: tuple[int, ...] | None = None  # verify these instead of the candidates
+    cache_dir: str | None = None
+
+    def model_options(self) -> dict[str, Any]:
+        return {
+            "indicator": self.indicator,
+            "candidates_percent": self.candidates_percent,
+            "candidates_count": self.candidates_count,
+            "threshold": self.threshold,
+            "reference_ids": self.reference_ids,
+            "device": self.device,
+            "dtype": self.dtype,
+            "batch_size": self.batch_size,
+            "exact": self.exact,
+            "verify_tokens": list(self.verify_ids or ()),
+            # A model transformers cannot run still gets its indicators: verification then
+            # reports why it did not run (verification_failure) instead of stopping the run.
+            "verify_required": False,
+        }
+
+
+def parse_ids(text: str | None, option: str = "--reference-ids") -> tuple[int, ...] | None:
+    """'1,2,10-12' -> (1, 2, 10, 11, 12)."""
+    if text is None:
+        return None
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, dash, hi = part.partition("-")
+        try:
+            if dash:
+                a, b = int(lo), int(hi)
+                if b < a or b - a > 10_000_000:
+                    raise ValueError
+                out.extend(range(a, b + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise UserError(f"{option}: {part!r} is not an id or a range like 10-20") from None
+    return tuple(out)
+
+
+def tokenizer_path(model: str, tokenizer: str | None) -> str:
+    """The tokenizer to audit with: --tokenizer, else the GGUF file or the model folder itself."""
+    if tokenizer is not None:
+        return tokenizer
+    p = Path(model)
+    if not p.exists():
+        raise UserError(f"{model}: no such file or directory")
+    if p.is_dir():
+        names = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "tokenizer_config.json")
+        if not any((p / n).exists() for n in names) and not list(p.glob("*.gguf")) and not list(p.glob("*.tiktoken")):
+            raise UserError(f"{model}: the model folder holds no tokenizer; give one with --tokenizer")
+        return model
+    if p.suffix == ".gguf" or _is_gguf(p):
+        return model
+    raise UserError(f"{model}: a single weights file carries no tokenizer; give one with --tokenizer")
+
+
+def _is_gguf(p: Path) -> bool:
+    try:
+        with p.open("rb") as fh:
+            return fh.read(4) == b"GGUF"
+    except OSError:
+        return False
+
+
+def check_output_paths(files: Sequence[str | os.PathLike[str] | None]) -> None:
+    """Refuse report paths whose folder does not exist before the (long) run, not after."""
+    for f in files:
+        if f is None:
+            continue
+        parent = Path(f).parent
+        if not parent.is_dir():
+            raise UserError(f"{f}: cannot write the report (no folder {parent})")
+        if Path(f).is_dir():
+            raise UserError(f"{f}: is a folder, not a report file")
+
+
+def default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tokaudit")
+
+
+def run_audit(
+    request: AuditRequest,
+    rules: Sequence[Any],
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> LintResult:
+    """Run the selected rules on the model's tokenizer with the model as input."""
+    from auditor.cache import Cache
+    from auditor.engine import run_lint
+    from auditor.inputs import RunInputs
+    from auditor.model.indicators import IndicatorOptions
+
+    IndicatorOptions.from_mapping(request.model_options())  # bad options fail before loading
+    tok = tokenizer_path(request.model, request.tokenizer)
+    if not Path(request.model).exists():
+        raise UserError(f"{request.model}: no such file or directory")
+    cache = Cache(request.cache_dir) if request.cache_dir else None
+    inputs = RunInputs(
+        model=request.model,
+        generation=request.verify,
+        model_options=request.model_options(),
+        cache=cache,
+    )
+    return run_lint([tok], rules, inputs=inputs, progress=progress)
+
+
+def verification_failure(result: LintResult) -> str | None:
+    """Why the verification that was asked for did not run (None when it ran or was not asked)."""
+    ver = sections(result).get("verification")
+    if ver is None or ver["ran"]:
+        return None
+    skipped = ver.get("skipped") or ""
+    return None if "not asked" in skipped else skipped
+
+
+# --- outputs -----------------------------------------------------------------------------
+
+
+def sections(result: LintResult) -> dict[str, Any]:
+    return result.artifacts[0].sections if result.artifacts else {}
+
+
+def audit_dict(result: LintResult) -> dict[str, Any]:
+    """The lint report with the audit's `model` section and `tokens` list at the top level."""
+    from auditor.reporters.json_report import report_dict
+
+    report = report_dict(result)
+    model: dict[str, Any] | None = None
+    tokens: list[dict[str, Any]] = []
+    for art in report["artifacts"]:
+        secs = dict(art.get("sections") or {})  # the result's own dicts stay untouched
+        art["sections"] = secs
+        ind = secs.get("indicators")
+        if ind is not None:
+            model, tokens = dict(ind["model"]), ind["tokens"]
+            secs["indicators"] = {k: v for k, v in ind.items() if k not in ("model", "tokens")}
+            if not secs["indicators"]:
+                del secs["indicators"]
+        elif "embeddings" in secs and model is None:
+            model = dict(secs["embeddings"])
+        if "verification" in secs and model is not None:
+            model["verification"] = secs.pop("verification")
+        if "embeddings" in secs:
+            secs.pop("embeddings")
+        if not secs:
+            art.pop("sections", None)
+    report["model"] = model
+    report["tokens"] = tokens
+    return report
+
+
+def render_audit_json(result: LintResult) -> str:
+    return json.dumps(audit_dict(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_audit_text(result: LintResult, *, fail_on: str = "error", top: int = 20) -> str:
+    """A readable summary of the model side, then the findings as lint shows them."""
+    from auditor.reporters.text import render_text
+
+    lines: list[str] = []
+    report = audit_dict(result)
+    m = report["model"]
+    if m is not None:
+        rows, dim = m["embedding_shape"]
+        lines.append(
+            f"model: {m['path']}  ({m['format']}, {m['architecture'] or 'unknown architecture'}, "
+            f"{'tied' if m['tied'] else 'untied'} embeddings, {rows} x {dim})"
+        )
+        if "indicator" in m:
+            reasons = ", ".join(f"{k} {v}" for k, v in m["reference_reasons"].items()) or "none"
+            lines.append(
+                f"  indicator: {m['indicator']} on the {m['indicator_matrix']} matrix; "
+                f"reference rows: {len(m['reference_ids'])} ({m['reference_source']}: {reasons})"
+            )
+            cutoff = "n/a" if m["threshold"] is None else f"{m['threshold']:.4g}"
+            lines.append(f"  candidates: {m['candidates']} ({m['selection']}; indicator cutoff {cutoff})")
+            ver = m.get("verification")
+            if ver is not None:
+                if ver["ran"]:
+                    toks = report["tokens"]
+                    grades: dict[str, int] = {}
+                    for t in toks:
+                        if t["verdict"] == "under-trained":
+                            grades[t["grade"]] = grades.get(t["grade"], 0) + 1
+                    shown = ", ".join(f"{k} {v}" for k, v in sorted(grades.items()))
+                    lines.append(
+                        f"  verification: {ver['under_trained']} of {ver['verified']} candidates under-trained "
+                        f"(max probability < {ver['threshold']:g}){': ' + shown if shown else ''}"
+                    )
+                elif ver["skipped"] and "not asked" not in ver["skipped"]:
+                    lines.append(f"  verification did not run: {ver['skipped']}")
+            for note in m.get("notes", []):
+                lines.append(f"  note: {note}")
+            cands = [t for t in report["tokens"] if t["candidate"]]
+            cands.sort(key=lambda t: (t["indicator"], t["token_id"]))
+            if cands:
+                lines.append(f"  most suspicious {min(top, len(cands))}:")
+                for t in cands[:top]:
+                    shown = (t["token"] or "").replace('"', '\\"')
+                    extra = ""
+                    if t["max_prob"] is not None:
+                        extra = f"  max_prob {t['max_prob']:.2e}  {t['verdict']}"
+                    lines.append(f'    {t["token_id"]:>7} "{shown}"  {t["indicator"]:.4g}{extra}')
+        lines.append("")
+    return "\n".join(lines) + render_text(result, fail_on=fail_on)

@@ -1,0 +1,110 @@
+"""Markdown report of a model audit: the model, the reference set, the verified tokens.
+
+Written by `tokaudit audit --markdown FILE`, for a pull request or a model card:
+one table per group, token strings escaped and put in code spans so no token can
+break the table or the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.engine import LintResult
+
+
+def _code(text: str | None) -> str:
+    if text is None:
+        return "—"
+    shown = text.replace("|", "\\|").replace("`", "ˋ")
+    return f"`{shown}`" if shown.strip() else f"`{shown}` (whitespace)"
+
+
+def _fmt(x: Any, spec: str = ".4g") -> str:
+    return "—" if x is None else format(x, spec)
+
+
+def render_audit_markdown(result: LintResult, *, max_rows: int = 200) -> str:
+    from auditor.model.audit import audit_dict
+
+    report = audit_dict(result)
+    m = report["model"]
+    out: list[str] = ["# Under-trained token audit", ""]
+    if m is None:
+        out += ["No model was analysed.", ""]
+        return "\n".join(out)
+    rows, dim = m["embedding_shape"]
+    out += [
+        "| | |",
+        "|---|---|",
+        f"| Model | {_code(m['path'])} |",
+        f"| Format | {m['format']} |",
+        f"| Architecture | {m['architecture'] or 'unknown'} |",
+        f"| Embeddings | {'tied' if m['tied'] else 'untied'}, {rows} × {dim} |",
+        f"| Tokenizer ids | {m['tokenizer_vocab_size']} |",
+    ]
+    if "indicator" not in m:
+        out.append("")
+        return "\n".join(out) + "\n"
+    out += [
+        f"| Indicator | {m['indicator']} ({m['indicator_matrix']} matrix) |",
+        f"| Candidates | {m['candidates']} ({m['selection']}, cutoff {_fmt(m['threshold'])}) |",
+        "",
+        "## Reference set",
+        "",
+        f"{len(m['reference_ids'])} rows ({m['reference_source']}): "
+        + (", ".join(f"{k}: {v}" for k, v in m["reference_reasons"].items()) or "none")
+        + ".",
+        "",
+    ]
+    tokens = report["tokens"]
+    ver = m.get("verification")
+    if ver is not None and ver["ran"]:
+        under = sorted((t for t in tokens if t["verdict"] == "under-trained"), key=lambda t: (t["max_prob"], t["token_id"]))
+        out += [
+            "## Verified under-trained tokens",
+            "",
+            f"{len(under)} of {ver['verified']} candidates: the model's highest probability of repeating the "
+            f"token stays below {ver['threshold']:g} over three prompts and three greedy steps.",
+            "",
+        ]
+        if under:
+            out += ["| id | token | category | indicator | max prob | grade |", "|---:|---|---|---:|---:|---|"]
+            for t in under[:max_rows]:
+                out.append(
+                    f"| {t['token_id']} | {_code(t['token'])} | {t['category']} | {_fmt(t['indicator'])} | "
+                    f"{_fmt(t['max_prob'], '.2e')} | {t['grade']} |"
+                )
+            if len(under) > max_rows:
+                out.append(f"\n… and {len(under) - max_rows} more (the JSON report lists all).")
+            out.append("")
+    else:
+        why = (ver or {}).get("skipped") or "verification was not asked for (--verify)"
+        cands = sorted((t for t in tokens if t["candidate"]), key=lambda t: (t["indicator"], t["token_id"]))
+        out += [
+            "## Candidates (not verified)",
+            "",
+            f"Verification did not run: {why}.",
+            "",
+            "| id | token | category | indicator |",
+            "|---:|---|---|---:|",
+        ]
+        for t in cands[:max_rows]:
+            out.append(f"| {t['token_id']} | {_code(t['token'])} | {t['category']} | {_fmt(t['indicator'])} |")
+        if len(cands) > max_rows:
+            out.append(f"\n… and {len(cands) - max_rows} more (the JSON report lists all).")
+        out.append("")
+    counts = result.severity_counts()
+    out += [
+        "## Findings",
+        "",
+        f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info.",
+        "",
+    ]
+    by_code: dict[str, list[Any]] = {}
+    for f in result.findings:
+        by_code.setdefault(f.code, []).append(f)
+    for code, items in sorted(by_code.items()):
+        out.append(f"- **{code} {items[0].name}** ({items[0].severity.value}): {len(items)}")
+    for note in m.get("notes", []):
+        out.append(f"\nNote: {note}")
+    return "\n".join(out).rstrip("\n") + "\n"

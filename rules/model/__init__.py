@@ -1,0 +1,1 @@
+"""Model rules (M): they need the model (embeddings) next to the tokenizer."""

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from auditor.findings import Finding, Severity
+from auditor.rulebase import Example, Rule, RuleContext
+
+TINY_MODEL = "sample_corpora/tiny_model/model"  # trained by sample_corpora/tiny_model/train.py
+
+
+class VerifiedUnderTrained(Rule):
+    """Token verified under-trained by prompting the model.
+
+    ## What it does
+    Prompts the model to repeat each indicator candidate (three prompt templates,
+    the candidate substituted at the id level, three greedy steps) and flags the
+    candidates whose highest probability over all steps and prompts stays below
+    0.01 (Land & Bartolo 2024, §3). The grade says how sure: strong-verified below
+    0.001, weak-verified below 0.01. Runs with `tokaudit audit --verify`.
+
+    ## Why it matters
+    The model cannot even repeat the token when told to: it has no usable
+    representation of it. Text containing it gets unpredictable output, and such
+    tokens are the classic vector for glitch behaviour.
+
+    ## Example
+    " SolidGoldMagikarp" in GPT-2; tokens ending in "\\r" in Mistral 7B (real-bugs #16).
+
+    ## How to fix
+    Remove or merge the token in the next tokenizer; until then keep it out of
+    prompts, or fine-tune on text that contains it.
+
+    ## References
+    Land & Bartolo, "Fishing for Magikarp" (2024), §3; real-bugs #16, #21.
+    """
+
+    code = "M105"
+    name = "verified-under-trained"
+    severity = Severity.WARNING
+    requires = frozenset({"tokenizer", "model", "generation"})
+    uses = ("verification",)
+    valid = (
+        Example(
+            "words the tiny model saw in training: it repeats them",
+            None,
+            model={"path": TINY_MODEL, "options": {"verify_tokens": [" the", " farmer", " found", " river"]}},
+            generation=True,
+        ),
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        ver = ctx.analysis("verification")
+        for r in ver.under_trained():
+            yield ctx.finding(
+                f"the model cannot repeat it: max probability {r.max_prob:.2e} < {ver.threshold:g} ({r.grade})",
+                token_id=r.token_id,
+                max_prob=float(f"{r.max_prob:.7g}"),
+                grade=r.grade,
+            )

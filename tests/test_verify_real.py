@@ -1,0 +1,40 @@
+"""Issue item 7: on SmolLM2-135M-Instruct (GGUF), the batched verifier gives the same
+max probabilities (within 1e-4) as an unbatched `model.generate(..., output_logits=True)`
+on each of 20 indicator candidates, and the early-rejection verdicts are the same."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import real_file
+
+pytestmark = [pytest.mark.real, pytest.mark.slow]
+
+
+def test_smollm2_batched_matches_generate():
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    path = str(real_file("smollm2"))
+    from auditor.analyses import AnalysisStore
+    from auditor.inputs import RunInputs
+    from auditor.loaders import load_tokenizer
+    from auditor.model.verify import Verifier, VerifyOptions, reference_probs
+
+    view = load_tokenizer(path)
+    candidates = list(AnalysisStore(view, RunInputs(model=path)).get("indicators").candidates)
+    assert len(candidates) > 100
+    # 10 from the head of the list (mostly under-trained) and 10 spread over the rest
+    step = (len(candidates) - 10) // 10
+    ids = candidates[:10] + candidates[10::step][:10]
+    exact = Verifier(path, view, VerifyOptions(exact=True, batch_size=10))
+    fast = Verifier(path, view, VerifyOptions(batch_size=10), model=exact.model)
+    batched = exact.verify_batch(ids)
+    early = fast.verify_batch(ids)
+    verdicts = set()
+    for r, e in zip(batched, early):
+        ref = reference_probs(exact, r.token_id)
+        ref_max = max(max(v) for v in ref.values())
+        assert r.max_prob == pytest.approx(ref_max, abs=1e-4), r.token_id
+        assert e.verdict == r.verdict == ("under-trained" if ref_max < 0.01 else "ok")
+        verdicts.add(r.verdict)
+    assert verdicts == {"under-trained", "ok"}  # both kinds were compared
