@@ -573,7 +573,14 @@ def _write_audit_outputs(
     from auditor.model.audit import audit_dict, render_audit_json, render_audit_text
     from auditor.reporters import write_atomic
 
-    report = render_audit_json(result) if fmt == "json" else render_audit_text(result, fail_on=fail_on)
+    if fmt == "json":
+        report = render_audit_json(result)
+    elif fmt == "text":
+        report = render_audit_text(result, fail_on=fail_on)
+    else:  # sarif, github, junit, markdown: the findings, as for lint
+        from auditor.reporters import render
+
+        report = render(result, fmt, fail_on=fail_on)
     targets = []
     if markdown is not None:
         from auditor.reporters.audit_markdown import render_audit_markdown

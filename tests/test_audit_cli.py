@@ -212,3 +212,12 @@ def test_verify_with_no_candidates_loads_nothing(model_dir, monkeypatch):
     assert res.exit_code == 0, res.output
     ver = json.loads(res.output)["model"]["verification"]
     assert ver["ran"] is True and ver["verified"] == 0
+
+
+@pytest.mark.parametrize("fmt, marker", [("sarif", '"version": "2.1.0"'), ("junit", "<testsuites"), ("github", "::"), ("markdown", "#")])
+def test_audit_findings_in_every_lint_format(model_dir, fmt, marker):
+    """`--format` means the same for audit as for lint: the findings in that format."""
+    res = _run(model_dir, "--format", fmt)
+    assert res.exit_code == 0, res.output
+    assert marker in res.output and "M103" in res.output
+    assert "tied embeddings, 299 x 32" not in res.output  # not the text summary

@@ -118,8 +118,11 @@ def check_output_paths(files: Sequence[str | os.PathLike[str] | None]) -> None:
 
 
 def default_cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "tokaudit")
+    """The same cache folder as `lint` (`$TOKAUDIT_CACHE_DIR`, else `.tokaudit_cache`), so
+    `tokaudit clean` clears verification results too."""
+    from auditor.cache import default_cache_dir as shared
+
+    return str(shared())
 
 
 def run_audit(
