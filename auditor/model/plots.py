@@ -95,17 +95,10 @@ def write_plots(report: dict[str, Any], folder: str | Path) -> list[Path]:
 
 
 def _save(fig: Any, path: Path, meta: dict[str, Any]) -> None:
-    import os
-    import tempfile
+    import io
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", metadata=meta)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from auditor.atomic import write_bytes_atomic
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata=meta)
+    write_bytes_atomic(path, buffer.getvalue())

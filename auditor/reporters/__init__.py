@@ -8,9 +8,7 @@ comments, job summaries). All are deterministic for the same result.
 from __future__ import annotations
 
 import os
-import tempfile
 from itertools import groupby
-from pathlib import Path
 from typing import Iterator
 
 from auditor.engine import LintResult
@@ -65,29 +63,8 @@ def fails(finding: Finding, fail_on: str) -> bool:
     return failing([finding], fail_on)
 
 
-def _mode_for(target: Path) -> int:
-    """The existing file's mode, or what open() would give a new file under the umask."""
-    try:
-        return target.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write via a temporary file in the same folder and rename: never a half-written report."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600; a report is an ordinary file
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write a report via a temporary file and a rename: never a half-written report."""
+    from auditor.atomic import write_bytes_atomic
+
+    write_bytes_atomic(path, text.encode("utf-8"))
