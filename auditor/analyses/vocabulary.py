@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -257,6 +258,17 @@ def _off_category(s: str, enc: Sequence[int]) -> Category:
     if len(enc) == 1:
         return Category.UNREACHABLE_SINGLE
     return Category.UNREACHABLE_MULTI
+
+
+# Reserved placeholders by name: rows no training text touches until someone uses them
+# (V106 reports them; the model audit takes them as reference rows).
+RESERVED_PATTERN = re.compile(
+    r"^(<unused\d+>|\[unused\d+\]|<\|reserved_special_token_\d+\|>|<\|reserved_\w*?\d+\|>|<reserved_?\d+>|<extra_\d+>)$"
+)
+
+
+def is_reserved_name(piece: str | None) -> bool:
+    return bool(piece) and piece[0] in "<[" and RESERVED_PATTERN.match(piece) is not None
 
 
 def looks_special(s: str) -> bool:

@@ -17,19 +17,15 @@ indicator over OK ids, most suspicious first (or the N lowest, or those under a 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from auditor.errors import UserError
+from auditor.analyses.vocabulary import is_reserved_name
 from auditor.loaders.view import TokenizerView, TokenKind
 
 INDICATORS = ("auto", "input-norm", "cosine-pc", "cosine")
 NEVER_UTF8 = frozenset([0xC0, 0xC1, *range(0xF5, 0x100)])
-# Reserved placeholders by name (the same family V106 reports).
-RESERVED_NAME = re.compile(
-    r"^(<unused\d+>|\[unused\d+\]|<\|reserved_special_token_\d+\|>|<\|reserved_\w*?\d+\|>|<reserved_?\d+>|<extra_\d+>)$"
-)
 # A row is "zero" when its norm is below this fraction of the median row norm (Llama 3's
 # reserved rows: ~1e-21 against ~1).
 ZERO_RELATIVE = 1e-6
@@ -184,7 +180,7 @@ def _primary_reference(view: TokenizerView, vocab: Any, e_in: Any, matrix: Any, 
             if cause is not None and cause.code == "byte-fallback-duplicate":
                 reasons.setdefault(tid, "byte-fallback-duplicate")
     flagged = [i for i, k in enumerate(kinds) if k is unused]
-    flagged += [i for i, p in enumerate(pieces) if p and p[0] in "<[" and RESERVED_NAME.match(p)]
+    flagged += [i for i, p in enumerate(pieces) if is_reserved_name(p)]
     for tid in sorted(set(flagged)):
         reasons.setdefault(tid, "reserved-or-unused")
     for tid in range(view.vocab_size, rows):

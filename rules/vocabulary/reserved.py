@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
+from auditor.analyses.vocabulary import is_reserved_name
 from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
 from auditor.loaders.view import TokenKind
 from auditor.rulebase import Example, Rule, RuleContext
 
-RESERVED_PATTERN = re.compile(
-    r"^(<unused\d+>|\[unused\d+\]|<\|reserved_special_token_\d+\|>|<\|reserved_\w*?\d+\|>|<reserved_?\d+>|<extra_\d+>)$"
-)
 
 
 class ReservedToken(Rule):
@@ -64,6 +61,6 @@ class ReservedToken(Rule):
             if view.kinds[tid] == TokenKind.UNUSED:
                 yield ctx.finding("declared unused by the tokenizer format: its embedding row is never trained",
                                   token_id=tid, reason="type")
-            elif piece[:1] in ("<", "[") and RESERVED_PATTERN.match(piece):
+            elif is_reserved_name(piece):
                 yield ctx.finding("reserved placeholder: its embedding row is not trained until it is used",
                                   token_id=tid, reason="name")
