@@ -76,6 +76,12 @@ def _model_corpus_stats(store: "AnalysisStore") -> Any:
     )
 
 
+def _corpus_mismatch(store: "AnalysisStore") -> Any:
+    from auditor.analyses.corpus_mismatch import compare_corpora
+
+    return compare_corpora(store.view, store.get("corpus_stats"), store.get("model_corpus_stats"))
+
+
 ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
     "vocabulary": _vocabulary,
     # preprocessing (issue 4): probe strings, normaliser effects, behaviour lock, other implementations
@@ -86,6 +92,8 @@ ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
     # corpus (issue 3)
     "corpus_stats": _corpus_stats,  # over inputs.corpus (auditor/corpus/stats.py)
     "model_corpus_stats": _model_corpus_stats,  # the same over inputs.model_corpus
+    # corpus versus corpus (issue 4): tokens of the corpus the model corpus never shows, both profiles
+    "corpus_mismatch": _corpus_mismatch,
 }
 
 

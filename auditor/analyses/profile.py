@@ -162,6 +162,26 @@ class PreprocessingProfile:
         """Occurrences per million characters."""
         return 1e6 * self.occurrences.get(signal, 0) / self.characters if self.characters else 0.0
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form (for the analysis cache); `from_dict` reads it back."""
+        return {
+            "documents": self.documents,
+            "characters": self.characters,
+            "occurrences": dict(sorted(self.occurrences.items())),
+            "in_documents": dict(sorted(self.in_documents.items())),
+            "first_seen": dict(sorted(self.first_seen.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PreprocessingProfile:
+        return cls(
+            int(data["documents"]),
+            int(data["characters"]),
+            {str(k): int(v) for k, v in data["occurrences"].items()},
+            {str(k): int(v) for k, v in data["in_documents"].items()},
+            {str(k): str(v) for k, v in data["first_seen"].items()},
+        )
+
     def report_section(self) -> dict[str, Any]:
         return {
             "documents": self.documents,
@@ -179,22 +199,39 @@ class PreprocessingProfile:
         }
 
 
+class Profiler:
+    """Accumulates a profile batch by batch: the observer a corpus scan calls per batch, so
+    the profile comes from the same pass that reads and tokenizes the corpus."""
+
+    def __init__(self) -> None:
+        self.occ: Counter[str] = Counter()
+        self.docs: Counter[str] = Counter()
+        self.first: dict[str, str] = {}
+        self.n_docs = 0
+        self.n_chars = 0
+
+    def add(self, documents: Iterable[Document | str]) -> None:
+        occ, docs, first = self.occ, self.docs, self.first
+        for doc in documents:
+            text = doc.text if isinstance(doc, Document) else doc
+            n = self.n_docs
+            self.n_docs += 1
+            self.n_chars += len(text)
+            counts = text_signals(text)
+            if not counts:
+                continue
+            occ.update(counts)
+            docs.update(counts.keys())
+            for sig in counts:
+                if sig not in first:
+                    first[sig] = doc.locator if isinstance(doc, Document) else f"text {n}"
+
+    def result(self) -> PreprocessingProfile:
+        return PreprocessingProfile(self.n_docs, self.n_chars, dict(self.occ), dict(self.docs), dict(self.first))
+
+
 def profile_documents(documents: Iterable[Document | str]) -> PreprocessingProfile:
     """Profile a stream of documents (or plain strings, located as `text N`)."""
-    occ: Counter[str] = Counter()
-    docs: Counter[str] = Counter()
-    first: dict[str, str] = {}
-    n_docs = n_chars = 0
-    for n, doc in enumerate(documents):
-        text = doc.text if isinstance(doc, Document) else doc
-        n_docs += 1
-        n_chars += len(text)
-        counts = text_signals(text)
-        if not counts:
-            continue
-        occ.update(counts)
-        docs.update(counts.keys())
-        for sig in counts:
-            if sig not in first:
-                first[sig] = doc.locator if isinstance(doc, Document) else f"text {n}"
-    return PreprocessingProfile(n_docs, n_chars, dict(occ), dict(docs), first)
+    profiler = Profiler()
+    profiler.add(documents)
+    return profiler.result()
