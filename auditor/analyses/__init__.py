@@ -57,9 +57,11 @@ def _lock(store: "AnalysisStore") -> Any:
 
 
 def _implementations(store: "AnalysisStore") -> Any:
-    from auditor.equivalence import compare_siblings
+    from auditor.equivalence import compare_siblings, corpus_sample
 
-    return compare_siblings(store)
+    corpus, options = store.inputs.corpus, store.inputs.corpus_options
+    sample = (lambda: corpus_sample(corpus, options)) if corpus else None
+    return compare_siblings(store, sample=sample)
 
 
 def _corpus_stats(store: "AnalysisStore") -> Any:
