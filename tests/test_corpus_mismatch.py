@@ -199,3 +199,16 @@ def test_rule_is_skipped_without_the_model_corpus(mistral_case):
     result = run_lint([path], [CorpusPreprocessingMismatch()], inputs=RunInputs(corpus=(corpus,)))
     assert result.findings == []
     assert "corpus_mismatch" not in result.artifacts[0].sections
+
+
+def test_second_lint_from_the_cache_gives_the_same_report(mistral_case, tmp_path):
+    from auditor.cache import Cache
+
+    path, corpus, model_corpus = mistral_case
+    cache = Cache(tmp_path / "cache")
+    inputs = RunInputs(corpus=(corpus,), model_corpus=(model_corpus,), cache=cache)
+    first = run_lint([path], [CorpusPreprocessingMismatch()], inputs=inputs)
+    second = run_lint([path], [CorpusPreprocessingMismatch()], inputs=inputs)
+    assert cache.hits > 0
+    assert [f.to_dict() for f in second.findings] == [f.to_dict() for f in first.findings]
+    assert second.artifacts[0].sections["corpus_mismatch"] == first.artifacts[0].sections["corpus_mismatch"]

@@ -10,7 +10,7 @@ SHOWN = 8  # tokens quoted in a message (details list up to `max-listed`)
 
 
 class CorpusPreprocessingMismatch(Rule):
-    """Tokens of the tokenizer's corpus that the model's corpus never shows, grouped by the preprocessing that removed them.
+    r"""Tokens of the tokenizer's corpus that the model's corpus never shows, grouped by the preprocessing that removed them.
 
     ## What it does
     Scans the tokenizer's training corpus (`--corpus`) and a sample of the model's
