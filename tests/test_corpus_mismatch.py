@@ -212,3 +212,17 @@ def test_second_lint_from_the_cache_gives_the_same_report(mistral_case, tmp_path
     assert cache.hits > 0
     assert [f.to_dict() for f in second.findings] == [f.to_dict() for f in first.findings]
     assert second.artifacts[0].sections["corpus_mismatch"] == first.artifacts[0].sections["corpus_mismatch"]
+
+
+def test_fast_ascii_counting_agrees_with_the_per_character_classification():
+    from collections import Counter
+
+    from auditor.analyses.profile import _ASCII_SIGNALS, char_signals, text_signals
+
+    for c in range(128):
+        assert set(char_signals(chr(c))) == {s for s, table in _ASCII_SIGNALS if c in table}, c
+    rng = random.Random(1)
+    alphabet = "aZ \t\r\n\x00\x07\x7f\u00a0\u200b\ufeff\u0301\ufb01\u3000\u202e\ufffd\u00c9\u00e9\u6771"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert text_signals(text) == text_signals(text, Counter(text)), repr(text)

@@ -50,6 +50,14 @@ _NBSP = frozenset("\u00a0\u2007\u202f")
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 _BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c")
 _SPACE_RUN = re.compile(r"  +")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# The signals ASCII characters carry (char_signals of each of the 128), as byte sets.
+_ASCII_SIGNALS: tuple[tuple[str, bytes], ...] = (
+    ("tab", b"\t"),
+    ("control", bytes([*range(0, 9), 11, 12, *range(14, 32), 127])),
+    ("uppercase", bytes(range(65, 91))),
+    ("lowercase", bytes(range(97, 123))),
+)
 _TRAILING = re.compile(r"[ \t]+(?=\r?\n|\r|$)")
 
 
@@ -98,7 +106,17 @@ def text_signals(text: str, chars: Mapping[str, int] | None = None) -> dict[str,
         counts["trailing_space"] = len(_TRAILING.findall(text))
     if text.startswith("\ufeff"):
         counts["bom"] = 1
-    for ch, n in (chars if chars is not None else Counter(text)).items():
+    if chars is None:
+        # ASCII characters are counted on the UTF-8 bytes, where no multi-byte sequence
+        # holds a byte below 0x80: one C-speed `translate` per signal. Only the
+        # non-ASCII characters go through the per-character classification.
+        data = text.encode("utf-8", "surrogatepass")
+        for sig, table in _ASCII_SIGNALS:
+            n = len(data) - len(data.translate(None, table))
+            if n:
+                counts[sig] = n
+        chars = {} if text.isascii() else Counter(_NON_ASCII.findall(text))
+    for ch, n in chars.items():
         for sig in _signals_of(ch):
             if sig == "zero_width" and ch == "\ufeff" and text.startswith("\ufeff"):
                 n -= 1  # a leading BOM is counted as "bom", not as a zero-width character
