@@ -226,3 +226,8 @@ def test_fast_ascii_counting_agrees_with_the_per_character_classification():
     for _ in range(2000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
         assert text_signals(text) == text_signals(text, Counter(text)), repr(text)
+    from auditor.analyses.profile import _TRAILING
+
+    for _ in range(2000):
+        text = "".join(rng.choice(" \t\r\nab") for _ in range(rng.randint(0, 20)))
+        assert text_signals(text).get("trailing_space", 0) == len(_TRAILING.findall(text)), repr(text)

@@ -58,7 +58,8 @@ _ASCII_SIGNALS: tuple[tuple[str, bytes], ...] = (
     ("uppercase", bytes(range(65, 91))),
     ("lowercase", bytes(range(97, 123))),
 )
-_TRAILING = re.compile(r"[ \t]+(?=\r?\n|\r|$)")
+_TRAILING = re.compile(r"[ \t]+(?=\r?\n|\r|$)")  # what "trailing_space" counts (done faster below)
+_BLANK_THEN_BREAK = (" \n", "\t\n", " \r", "\t\r")
 
 
 def char_signals(ch: str) -> tuple[str, ...]:
@@ -102,8 +103,12 @@ def text_signals(text: str, chars: Mapping[str, int] | None = None) -> dict[str,
             counts[name] = n
     if "  " in text:
         counts["space_run"] = len(_SPACE_RUN.findall(text))
-    if (" " in text or "\t" in text) and _TRAILING.search(text):
-        counts["trailing_space"] = len(_TRAILING.findall(text))
+    # Runs of blanks before a line end (or the end): each run's last blank is followed by
+    # \r, \n or nothing, so counting those pairs counts the runs, as _TRAILING.findall
+    # would, at str.count speed (the regex was most of the profile's cost).
+    trailing = sum(text.count(pair) for pair in _BLANK_THEN_BREAK) + (text[-1:] in (" ", "\t"))
+    if trailing:
+        counts["trailing_space"] = trailing
     if text.startswith("\ufeff"):
         counts["bom"] = 1
     if chars is None:
