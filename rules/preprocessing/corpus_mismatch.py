@@ -27,7 +27,9 @@ class CorpusPreprocessingMismatch(Rule):
     significant: expected at least `min-expected` times in the model corpus (their
     count in the tokenizer corpus scaled by the corpora's sizes); rarer ones are
     counted in the `corpus_mismatch` report section, which also shows the two
-    profiles side by side.
+    profiles side by side. An unexplained token may still be a consequence of the
+    preprocessing: when a neighbouring token took the removed characters, the text
+    next to them was segmented differently (Mistral: "))" before ":").
 
     ## Why it matters
     A token the model never sees in training keeps its initial embedding: it is
@@ -140,9 +142,9 @@ class CorpusPreprocessingMismatch(Rule):
             shown = ", ".join(f'"{e.text}"' for e in grouping.unexplained[:SHOWN]) + (", ..." if n > SHOWN else "")
             yield ctx.finding(
                 f"{n} token{'s' if n != 1 else ''} occur{'s' if n == 1 else ''} in the tokenizer corpus and never in "
-                f"the model corpus although each was expected there at least {min_expected:g} times, and no "
-                f"preprocessing signal explains {'them' if n != 1 else 'it'}: the corpora differ in content "
-                f"(e.g. {shown})",
+                f"the model corpus although each was expected there at least {min_expected:g} times, and "
+                f"{'their' if n != 1 else 'its'} own text carries no signal the model corpus lacks: the corpora "
+                f"differ in content, or the segmentation changed next to removed characters (e.g. {shown})",
                 feature=None,
                 tokens_total=n,
                 tokens=[e.to_dict() for e in grouping.unexplained[:listed]],
