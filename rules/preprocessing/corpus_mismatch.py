@@ -29,7 +29,7 @@ class CorpusPreprocessingMismatch(Rule):
     counted in the `corpus_mismatch` report section, which also shows the two
     profiles side by side. An unexplained token may still be a consequence of the
     preprocessing: when a neighbouring token took the removed characters, the text
-    next to them was segmented differently (Mistral: "))" before ":").
+    next to them was segmented differently (Mistral: "))" before ":\r").
 
     ## Why it matters
     A token the model never sees in training keeps its initial embedding: it is
