@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_corpus import DEMO, NEOX, make_corpus  # noqa: E402
+from bench_corpus import DEMO, NEOX, make_corpus
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             separate.append(time.perf_counter() - t0)
         assert stats is not None and stats.profile == alone, "the shared pass and a separate pass disagree"
         a, b, c = min(plain), min(with_profile), min(separate)
-        runs = lambda xs: ", ".join(f"{x:.3f}" for x in xs)  # noqa: E731
+        runs = lambda xs: ", ".join(f"{x:.3f}" for x in xs)
         print(f"  (a) scan without profile (baseline): {a:.3f} s  (runs {runs(plain)})")
         print(f"  (b) scan with profile:               {b:.3f} s  (runs {runs(with_profile)})")
         print(f"  (c) separate read + profile pass:    {c:.3f} s  (runs {runs(separate)})")

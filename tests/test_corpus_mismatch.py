@@ -20,8 +20,8 @@ from auditor.engine import run_lint
 from auditor.fixtures import byte_level_bpe
 from auditor.inputs import RunInputs
 from auditor.loaders import load_tokenizer
-from tests.conftest import real_file
 from rules.preprocessing.corpus_mismatch import CorpusPreprocessingMismatch
+from tests.conftest import real_file
 
 NAMES = ["alpha", "beta", "gamma", "delta", "total", "count", "value", "items", "result", "index", "node", "left"]
 
@@ -49,8 +49,7 @@ def code_documents(n: int, seed: int = 0) -> list[str]:
 
 def write_jsonl(path, texts):
     with open(path, "w", encoding="utf-8") as fh:
-        for t in texts:
-            fh.write(json.dumps({"text": t}) + "\n")
+        fh.writelines(json.dumps({"text": t}) + "\n" for t in texts)
     return str(path)
 
 

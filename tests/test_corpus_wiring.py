@@ -21,8 +21,7 @@ runner = CliRunner()
 
 def write_jsonl(path: Path, texts) -> str:
     with open(path, "w", encoding="utf-8") as fh:
-        for t in texts:
-            fh.write(json.dumps({"text": t}) + "\n")
+        fh.writelines(json.dumps({"text": t}) + "\n" for t in texts)
     return str(path)
 
 
@@ -46,7 +45,7 @@ def test_p112_compares_a_deterministic_corpus_sample(tmp_path, monkeypatch):
     assert [label.rsplit("/", 1)[-1] for label in sample.details["diverging"]] == [f"c.jsonl:line {k}" for k in range(1, 6)]
     assert "sample documents" in sample.message
     section = result.artifacts[0].sections["implementations"]
-    assert list(section["sample_comparisons"].values())[0]["compared"] == 5
+    assert next(iter(section["sample_comparisons"].values()))["compared"] == 5
     # --max-documents lowers the sample; the same run twice gives the same finding.
     small = run_lint(
         [folder], [ImplementationMismatch()], inputs=RunInputs(corpus=(corpus,), corpus_options={"max_documents": 2})

@@ -54,7 +54,7 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # The signals ASCII characters carry (char_signals of each of the 128), as byte sets.
 _ASCII_SIGNALS: tuple[tuple[str, bytes], ...] = (
     ("tab", b"\t"),
-    ("control", bytes([*range(0, 9), 11, 12, *range(14, 32), 127])),
+    ("control", bytes([*range(9), 11, 12, *range(14, 32), 127])),
     ("uppercase", bytes(range(65, 91))),
     ("lowercase", bytes(range(97, 123))),
 )
