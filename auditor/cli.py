@@ -425,13 +425,22 @@ def diff_cmd(
     output: Annotated[
         Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout.")
     ] = None,
+    corpus: Annotated[
+        Optional[list[str]], typer.Option("--corpus", metavar="PATH", help="Also compare the tokenization of this corpus's documents (read like lint's --corpus; repeatable).")
+    ] = None,
+    text_field: Annotated[str, typer.Option("--text-field", metavar="NAME", help="Field (column) holding the text in JSON, Parquet and saved-dataset corpora.")] = "text",
+    doc_per_line: Annotated[bool, typer.Option("--doc-per-line", help="Plain-text corpora: one document per line (default: one per file).")] = False,
+    max_documents: Annotated[
+        Optional[int], typer.Option("--max-documents", metavar="N", min=1, help="Compare only the first N documents of the corpus.")
+    ] = None,
 ) -> None:
-    """Compare two tokenizers: vocabulary (added/removed/changed ids) and tokenization of the probe strings.
-    Exit code 0 when they are identical, 1 when they differ."""
+    """Compare two tokenizers: vocabulary (added/removed/changed ids) and tokenization of the probe strings
+    (and of a corpus with --corpus). Exit code 0 when they are identical, 1 when they differ."""
     with _guard():
         from auditor.preprocessing_cli import run_diff
 
-        report, identical = run_diff(a, b, output_format.value)
+        options = {"text_field": text_field, "doc_per_line": doc_per_line, "max_documents": max_documents}
+        report, identical = run_diff(a, b, output_format.value, tuple(corpus or ()), options)
         if output is not None:
             from auditor.reporters import write_atomic
 

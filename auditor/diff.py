@@ -2,7 +2,9 @@
 
 The vocabulary is compared id by id (an entry is its bytes, or its piece for control
 tokens, and its kind); tokenization is compared on the probe strings, and on any text
-sample the caller passes (`Document`s or strings), with `auditor.equivalence.compare`.
+sample the caller passes (`Document`s, strings or (label, text) pairs), with
+`auditor.equivalence.compare`. The CLI's `--corpus` passes a corpus read by the corpus
+reader (`auditor.equivalence.corpus_texts`).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class TokenizerDiff:
     vocabulary: VocabularyDiff
     probes: Equivalence
     sample: Equivalence | None = None
+    sample_read: str | None = None  # what reading the corpus gave (ReadReport.summary), with --corpus
 
     @property
     def identical(self) -> bool:
@@ -108,13 +111,14 @@ class TokenizerDiff:
             "probe_version": PROBE_STRINGS_VERSION,
             "probes": tokenization(self.probes),
             "sample": tokenization(self.sample),
+            "sample_read": self.sample_read,
         }
 
 
 def diff_tokenizers(
     a: TokenizerView,
     b: TokenizerView,
-    sample: Iterable[Document | str] | None = None,
+    sample: Iterable[Document | str | tuple[str, str]] | None = None,
     *,
     max_examples: int = 5,
 ) -> TokenizerDiff:
@@ -146,8 +150,11 @@ def render_diff_text(d: TokenizerDiff, limit: int = 10) -> str:
     for title, eq in (("probe strings", d.probes), ("sample", d.sample)):
         if eq is None:
             continue
-        lines.append(f"tokenization ({title}, v{PROBE_STRINGS_VERSION}): {eq.diverging} of {eq.compared} texts differ"
-                     if title == "probe strings" else f"tokenization ({title}): {eq.diverging} of {eq.compared} texts differ")
+        if title == "probe strings":
+            lines.append(f"tokenization ({title}, v{PROBE_STRINGS_VERSION}): {eq.diverging} of {eq.compared} texts differ")
+        else:
+            read = f"; corpus: {d.sample_read}" if d.sample_read else ""
+            lines.append(f"tokenization ({title}{read}): {eq.diverging} of {eq.compared} texts differ")
         for div in eq.examples:
             lines.append(f"  {div.describe()}")
     lines.append("identical" if d.identical else "different")

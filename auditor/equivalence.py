@@ -9,12 +9,15 @@ module encodes the same texts with two implementations, batch by batch, with bot
 encoders running at once, and keeps the first divergences with examples.
 
 Texts are probe strings or corpus documents (any iterable of `Document` or str): the
-corpus reader is not needed here, so the comparison is testable in memory.
+comparison itself is testable in memory. `corpus_texts` turns corpus files into such
+texts through the corpus reader (the same reader, options and locators as the corpus
+rules), and `corpus_sample` takes the deterministic sample the `implementations`
+analysis (rule P112) compares when the run has a `--corpus`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,13 @@ from auditor.escape import escape_bytes, escape_text
 from auditor.loaders.view import TokenizerView
 
 Encoder = Callable[[list[str]], list[list[int]]]
+
+# The corpus sample P112 compares: the first documents in path order (the reader's order,
+# so the same on every run), each cut to its first piece of at most CHUNK_CHARS
+# characters. 1,000 documents of up to 64k characters take seconds with a fast
+# implementation and stay tolerable with transformers' pure-Python slow classes;
+# --max-documents lowers it. `tokaudit diff --corpus` has no such cap.
+SAMPLE_DOCUMENTS = 1000
 
 
 @dataclass(frozen=True)
@@ -175,6 +185,44 @@ def compare(
     return Equivalence(a.name, b.name, compared, diverging, tuple(examples), tuple(labels))
 
 
+def corpus_texts(
+    paths: Sequence[str], options: Mapping[str, Any] | None = None, *, report: Any = None
+) -> Iterator[tuple[str, str]]:
+    """(label, text) of every document of a corpus, read by the corpus reader with its
+    options (text_field, doc_per_line, max_documents). A document longer than the
+    scan's CHUNK_CHARS comes in pieces cut after a newline or space, labelled
+    `locator piece N`, so that no enormous document is encoded at once."""
+    from auditor.corpus.reader import ReadReport, iter_documents
+    from auditor.corpus.stats import corpus_options, iter_pieces
+
+    opts = corpus_options(options or {})
+    read = report if report is not None else ReadReport()
+    for doc in iter_documents(list(paths), report=read, **opts):
+        pieces = iter_pieces(doc.text)
+        first = next(pieces)
+        if len(first) == len(doc.text):
+            yield doc.locator, first
+            continue
+        yield f"{doc.locator} piece 0", first
+        for k, piece in enumerate(pieces, 1):
+            yield f"{doc.locator} piece {k}", piece
+
+
+def corpus_sample(paths: Sequence[str], options: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+    """The deterministic sample of a corpus that rule P112 compares: its first
+    SAMPLE_DOCUMENTS documents (fewer with --max-documents), each cut to its first
+    piece. UserError when the corpus holds no usable document."""
+    from auditor.corpus.reader import ReadReport, check_usable, iter_documents
+    from auditor.corpus.stats import corpus_options, iter_pieces
+
+    opts = corpus_options(options or {})
+    opts["max_documents"] = min(opts["max_documents"] or SAMPLE_DOCUMENTS, SAMPLE_DOCUMENTS)
+    read = ReadReport()
+    out = [(doc.locator, next(iter_pieces(doc.text))) for doc in iter_documents(list(paths), report=read, **opts)]
+    check_usable(read, paths, "corpus")
+    return out
+
+
 # --- sibling implementations in one folder (analysis "implementations") -------------------
 
 _SLOW_SETS = (("vocab.json", "merges.txt"), ("vocab.txt",), ("spiece.model",), ("sentencepiece.bpe.model",))
@@ -249,10 +297,14 @@ class ImplementationsResult:
 
 
 def compare_siblings(
-    store: Any, *, sample: Sequence[Document | str] | None = None, max_examples: int = 5
+    store: Any,
+    *,
+    sample: Sequence[Document | str | tuple[str, str]] | Callable[[], Sequence[Any]] | None = None,
+    max_examples: int = 5,
 ) -> ImplementationsResult:
     """Compare the artifact with the other implementations in its folder on the probe
-    strings, and on `sample` (documents of a corpus) when given."""
+    strings, and on `sample` (documents of a corpus) when given. A callable sample is
+    called only when there is another implementation to compare with."""
     from auditor.loaders import load_tokenizer
     from auditor.probes import PROBE_STRINGS
 
@@ -275,6 +327,8 @@ def compare_siblings(
         except UserError as exc:
             skipped.append(("slow", str(exc)))
     on_sample: list[tuple[str, Equivalence]] = []
+    if callable(sample):
+        sample = sample() if impls else None
     for name, impl in impls:
         store.progress(f"{view.path}: comparing with {name}")
         comparisons.append((name, compare(mine, impl, PROBE_STRINGS, max_examples=max_examples)))

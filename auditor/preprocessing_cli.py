@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from auditor.errors import UserError
 
@@ -35,14 +36,30 @@ def write_locks(paths: Sequence[Path], lock: Path | None, preset: str | None) ->
     yield from lines
 
 
-def run_diff(a: Path, b: Path, fmt: str) -> tuple[str, bool]:
-    """(report, identical) for `tokaudit diff A B`."""
+def run_diff(
+    a: Path,
+    b: Path,
+    fmt: str,
+    corpus: Sequence[str] = (),
+    corpus_options: Mapping[str, Any] | None = None,
+) -> tuple[str, bool]:
+    """(report, identical) for `tokaudit diff A B [--corpus PATH ...]`: with a corpus, its
+    documents (read by the corpus reader, with its options) are compared too."""
+    import dataclasses
+
+    from auditor.corpus.reader import ReadReport, check_usable
     from auditor.diff import diff_tokenizers, render_diff_json, render_diff_text
     from auditor.engine import artifact_name
+    from auditor.equivalence import corpus_texts
     from auditor.loaders import load_tokenizer
 
     va, vb = load_tokenizer(a), load_tokenizer(b)
     va.path, vb.path = artifact_name(a), artifact_name(b)
-    result = diff_tokenizers(va, vb)
+    read = ReadReport()
+    sample = corpus_texts(list(corpus), corpus_options, report=read) if corpus else None
+    result = diff_tokenizers(va, vb, sample)
+    if corpus:
+        check_usable(read, corpus, "corpus")
+        result = dataclasses.replace(result, sample_read=read.summary())
     text = render_diff_json(result) if fmt == "json" else render_diff_text(result)
     return text, result.identical

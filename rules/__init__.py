@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rules.preprocessing.added_token_flags import AddedTokenFlagsAlterText
 from rules.preprocessing.cleanup_spaces import CleanupSpacesOnLosslessTokenizer
+from rules.preprocessing.corpus_mismatch import CorpusPreprocessingMismatch
 from rules.preprocessing.decoder_inverse import DecoderNotInverse
 from rules.preprocessing.double_bos import DuplicateBosEos
 from rules.preprocessing.implementation_mismatch import ImplementationMismatch
@@ -54,6 +55,7 @@ BUILTIN_RULES = (
     ProbeRoundTrip,
     LockMismatch,
     ImplementationMismatch,
+    CorpusPreprocessingMismatch,
     # corpus (issue 3)
     SingleDocumentMerge,
     ScaffoldToken,

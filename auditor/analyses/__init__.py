@@ -57,9 +57,11 @@ def _lock(store: "AnalysisStore") -> Any:
 
 
 def _implementations(store: "AnalysisStore") -> Any:
-    from auditor.equivalence import compare_siblings
+    from auditor.equivalence import compare_siblings, corpus_sample
 
-    return compare_siblings(store)
+    corpus, options = store.inputs.corpus, store.inputs.corpus_options
+    sample = (lambda: corpus_sample(corpus, options)) if corpus else None
+    return compare_siblings(store, sample=sample)
 
 
 def _corpus_stats(store: "AnalysisStore") -> Any:
@@ -74,6 +76,12 @@ def _model_corpus_stats(store: "AnalysisStore") -> Any:
     return scan_corpus(
         store.view, store.inputs.model_corpus, store.inputs.corpus_options, progress=store.progress, label="model corpus"
     )
+
+
+def _corpus_mismatch(store: "AnalysisStore") -> Any:
+    from auditor.analyses.corpus_mismatch import compare_corpora
+
+    return compare_corpora(store.view, store.get("corpus_stats"), store.get("model_corpus_stats"))
 
 
 def _embeddings(store: "AnalysisStore") -> Any:
@@ -104,6 +112,8 @@ ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
     # corpus (issue 3)
     "corpus_stats": _corpus_stats,  # over inputs.corpus (auditor/corpus/stats.py)
     "model_corpus_stats": _model_corpus_stats,  # the same over inputs.model_corpus
+    # corpus versus corpus (issue 4): tokens of the corpus the model corpus never shows, both profiles
+    "corpus_mismatch": _corpus_mismatch,
     # model (issue 5)
     "embeddings": _embeddings,
     "indicators": _indicators,

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from auditor.analyses.profile import PreprocessingProfile, Profiler
 from auditor.corpus import Document
 from auditor.corpus.reader import ReadReport, check_usable, iter_documents
 from auditor.errors import UserError, first_line, is_error_or_panic
@@ -105,6 +106,9 @@ class CorpusStats:
     merge_tree: bool = False  # whether inside-merge-tree uses were counted
     failed_documents: int = 0  # documents the tokenizer failed on (counted as no tokens)
     failed_examples: tuple[tuple[str, str], ...] = ()  # (locator, error) of the first few
+    # Character-level preprocessing signals of the same documents (auditor/analyses/profile.py),
+    # gathered in the same pass; None when the scan was asked not to profile.
+    profile: PreprocessingProfile | None = None
 
     # --- what rules ask ---
 
@@ -183,6 +187,7 @@ class CorpusStats:
             merge_tree=self.merge_tree and other.merge_tree,
             failed_documents=self.failed_documents + other.failed_documents,
             failed_examples=(self.failed_examples + other.failed_examples)[:MAX_FAILED_EXAMPLES],
+            profile=self.profile.merge(other.profile) if self.profile is not None and other.profile is not None else None,
         )
 
     # --- the shared cache (auditor/cache.py) ---
@@ -207,6 +212,7 @@ class CorpusStats:
             "merge_tree": self.merge_tree,
             "failed_documents": self.failed_documents,
             "failed_examples": [list(e) for e in self.failed_examples],
+            "profile": self.profile.to_dict() if self.profile is not None else None,
         }
         return doc, {name: getattr(self, name) for name in _ARRAYS}
 
@@ -232,6 +238,7 @@ class CorpusStats:
             merge_tree=bool(doc["merge_tree"]),
             failed_documents=int(doc["failed_documents"]),
             failed_examples=tuple((loc, why) for loc, why in doc["failed_examples"]),
+            profile=PreprocessingProfile.from_dict(doc["profile"]) if doc["profile"] is not None else None,
         )
 
     # --- the report ---
@@ -831,7 +838,7 @@ class _Scanner:
                 self.char_counts[status - 1][ch] += doc.text.count(ch)
                 self.char_first.setdefault(ch, doc.locator)
 
-    def result(self, read: ReadReport) -> CorpusStats:
+    def result(self, read: ReadReport, profile: PreprocessingProfile | None = None) -> CorpusStats:
         a = self.arrays
         return CorpusStats(
             vocab_size=self.size,
@@ -858,6 +865,7 @@ class _Scanner:
             merge_tree=self.tree is not None,
             failed_documents=self.failed,
             failed_examples=tuple(self.failed_examples),
+            profile=profile,
         )
 
 
@@ -874,18 +882,27 @@ def scan_documents(
     progress: Callable[[str], None] | None = None,
     label: str = "corpus",
     tree: MergeTree | None | bool = True,
+    profile: bool = False,
 ) -> CorpusStats:
-    """Statistics of `documents` under `view` (one pass; `tree=True` builds the merge tree)."""
+    """Statistics of `documents` under `view` (one pass; `tree=True` builds the merge tree).
+
+    With `profile`, the character-level preprocessing profile of the same documents is
+    gathered batch by batch in this pass (in this thread, while the prefetch thread
+    reads and encodes the next batch) and kept in `CorpusStats.profile`.
+    """
     if tree is True:
         tree = merge_tree_of(view)
     elif tree is False:
         tree = None
     scanner = _Scanner(view, tree)
+    profiler = Profiler() if profile else None
     say = progress or (lambda _msg: None)
     started = last = time.monotonic()
     encoded = (scanner.encode(batch) for batch in _batches(documents))
     for pre in _prefetch(encoded) if PREFETCH else encoded:
         scanner.add_batch(pre.docs, pre)
+        if profiler is not None:
+            profiler.add(pre.docs)
         now = time.monotonic()
         if now - last >= PROGRESS_EVERY_S:
             last = now
@@ -894,7 +911,7 @@ def scan_documents(
                 f"{label}: {scanner.n_documents} documents, {scanner.n_tokens} tokens "
                 f"({scanner.n_documents / spent:,.0f} documents/s, {scanner.n_tokens / spent:,.0f} tokens/s)"
             )
-    return scanner.result(read if read is not None else ReadReport())
+    return scanner.result(read if read is not None else ReadReport(), profiler.result() if profiler else None)
 
 
 def _batches(documents: Iterable[Document]) -> Iterator[list[Document]]:
@@ -933,12 +950,14 @@ def scan_corpus(
     *,
     progress: Callable[[str], None] | None = None,
     label: str = "corpus",
+    profile: bool = True,
 ) -> CorpusStats:
-    """Read `paths` with the reader options and scan them; UserError when nothing was usable."""
+    """Read `paths` with the reader options and scan them (with the preprocessing profile
+    unless `profile=False`); UserError when nothing was usable."""
     opts = corpus_options(options or {})
     read = ReadReport()
     docs = iter_documents(list(paths), report=read, **opts)
-    stats = scan_documents(view, docs, read=read, progress=progress, label=label)
+    stats = scan_documents(view, docs, read=read, progress=progress, label=label, profile=profile)
     check_usable(read, paths, label)
     return stats
 

@@ -16,8 +16,12 @@ class ImplementationMismatch(Rule):
     file, a GGUF vocabulary, transformers' slow files vocab.json + merges.txt or
     vocab.txt), loads each, encodes the probe strings with all of them (no BOS/EOS)
     and reports, per implementation that disagrees, how many probes differ and the
-    first divergences with the tokens on both sides. Use `tokaudit diff A B` for any
-    two tokenizers, and for a corpus sample.
+    first divergences with the tokens on both sides. With `--corpus`, it also encodes
+    a sample of the corpus with every implementation and reports the documents that
+    diverge (a second finding): the first 1,000 documents in the reader's order
+    (fewer with `--max-documents`), each cut to its first 64k characters, so the
+    sample is the same on every run. Use `tokaudit diff A B [--corpus PATH]` for any
+    two tokenizers and a whole corpus.
 
     ## Why it matters
     Training and inference often run different implementations: the model was
