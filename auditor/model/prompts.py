@@ -178,6 +178,8 @@ def build_prompts(
     """
     prefix = tuple(default_prefix_ids(view) if prefix_ids is None else prefix_ids)
     if placeholder_id is not None:
+        if not 0 <= placeholder_id < view.vocab_size or view.pieces[placeholder_id] is None:
+            raise UserError(f"placeholder token {placeholder_id} cannot be used: the tokenizer has no such id")
         order = [placeholder_id]
     else:
         order = placeholder_candidates(view)[:max_tries]
