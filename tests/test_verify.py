@@ -59,6 +59,10 @@ def test_forced_placeholder_must_round_trip(view):
     eos = view.encode("<|endoftext|>")[0]
     with pytest.raises(UserError, match="placeholder token"):
         build_prompts(view, placeholder_id=eos)
+    with pytest.raises(UserError, match="no such id"):
+        build_prompts(view, placeholder_id=view.vocab_size + 3)
+    chosen = build_prompts(view).placeholder_id
+    assert build_prompts(view, placeholder_id=chosen).placeholder_id == chosen
 
 
 def test_default_bos_from_post_processor(write_tokenizer):

@@ -8,9 +8,10 @@ import pytest
 
 from tests.conftest import real_file
 
-pytestmark = [pytest.mark.real, pytest.mark.slow]
+pytestmark = [pytest.mark.real]
 
 
+@pytest.mark.slow
 def test_smollm2_batched_matches_generate():
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
@@ -38,3 +39,19 @@ def test_smollm2_batched_matches_generate():
         assert e.verdict == r.verdict == ("under-trained" if ref_max < 0.01 else "ok")
         verdicts.add(r.verdict)
     assert verdicts == {"under-trained", "ok"}  # both kinds were compared
+
+
+@pytest.mark.parametrize("name, bos", [("mistral", (1,)), ("llama2", (1,)), ("gpt2", ()), ("neox", ())])
+def test_prompts_on_real_tokenizers(name, bos):
+    """Every slot of every prompt holds the placeholder id, with and without a dummy prefix."""
+    from auditor.loaders import load_tokenizer
+    from auditor.model.prompts import build_prompts
+
+    view = load_tokenizer(real_file(name))
+    ps = build_prompts(view)
+    assert ps.prefix_ids == bos
+    text = ps.placeholder_text.strip()
+    assert text.isalpha() and len(text) >= 10
+    for prompt in ps.prompts:
+        assert len(prompt.positions) == prompt.template.slots
+        assert prompt.ids[: len(bos)] == bos

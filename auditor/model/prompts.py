@@ -178,22 +178,32 @@ def build_prompts(
     """
     prefix = tuple(default_prefix_ids(view) if prefix_ids is None else prefix_ids)
     if placeholder_id is not None:
+        if not 0 <= placeholder_id < view.vocab_size or view.pieces[placeholder_id] is None:
+            raise UserError(f"placeholder token {placeholder_id} cannot be used: the tokenizer has no such id")
         order = [placeholder_id]
     else:
         order = placeholder_candidates(view)[:max_tries]
+    # Tokenizers that prepend a space (SentencePiece's dummy prefix) turn "word" alone into
+    # "▁word": as in the vocabulary analysis (method.md §1), the round trips are then
+    # checked after a sentinel, and the token's own text goes into the prompts.
+    sentinel = _space_sentinel(view)
     reasons: list[str] = []
     chunk = 32
     for start in range(0, len(order), chunk):
         ids = order[start : start + chunk]
-        singles = view.decode_batch([[i] for i in ids])
-        doubles = view.decode_batch([[i, i] for i in ids])
-        enc_single = view.encode_batch(singles)
-        enc_double = view.encode_batch(doubles)
+        if sentinel is None:
+            singles = view.decode_batch([[i] for i in ids])
+            doubles = view.decode_batch([[i, i] for i in ids])
+        else:
+            singles = [(view.token_bytes[i] or b"").decode("utf-8", "replace") for i in ids]
+            doubles = [t + t for t in singles]
+        enc_single = _encode_after(view, singles, sentinel)
+        enc_double = _encode_after(view, doubles, sentinel)
         for k, p in enumerate(ids):
             if view.is_special(p):
                 reasons.append(f"{p}: special")
                 continue
-            if list(enc_single[k]) != [p] or list(enc_double[k]) != [p, p]:
+            if enc_single[k] != [p] or enc_double[k] != [p, p]:
                 reasons.append(f"{p}: does not round-trip alone and doubled")
                 continue
             prompts = _encode_all(view, p, singles[k], prefix)
@@ -207,6 +217,27 @@ def build_prompts(
         "no placeholder token for the verification prompts: the tokenizer has no long alphabetic token that "
         "round-trips alone, doubled and inside the three prompts"
     )
+
+
+def _space_sentinel(view: TokenizerView) -> str | None:
+    """« when the tokenizer prepends a space marker to a text (dummy prefix), else None."""
+    ids = view.encode("test")
+    if not ids:
+        return None
+    piece = view.pieces[ids[0]] or ""
+    return "«" if piece[:1] in ("▁", " ") else None
+
+
+def _encode_after(view: TokenizerView, texts: list[str], sentinel: str | None) -> list[list[int] | None]:
+    """encode(text) for each text; after `sentinel` (then dropped) when one is needed."""
+    if sentinel is None:
+        return [list(ids) for ids in view.encode_batch(texts)]
+    base = list(view.encode(sentinel))
+    out: list[list[int] | None] = []
+    for ids in view.encode_batch([sentinel + t for t in texts]):
+        ids = list(ids)
+        out.append(ids[len(base) :] if ids[: len(base)] == base else None)
+    return out
 
 
 def _encode_all(

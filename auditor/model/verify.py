@@ -336,6 +336,7 @@ class Verifier:
         self._order: list[EncodedPrompt] = [self.prompts.by_name(n) for n in options.template_order]
         self._prefix_cache: dict[str, Any] = {}
         self._torch = torch
+        self.last_cached = 0  # results the last verify_batch read from the cache
         self.run_key = self._run_key(model_path)
 
     # -- keys and cache
@@ -380,7 +381,8 @@ class Verifier:
     # -- public
 
     def verify_batch(self, token_ids: Sequence[int]) -> list[TokenVerification]:
-        """Results for these ids (cached ones read, the others computed as one batch)."""
+        """Results for these ids, in their order (cached ones read, the others computed in
+        batches of `options.batch_size`)."""
         ids = [int(i) for i in token_ids]
         for i in ids:
             if not 0 <= i < self.rows:
@@ -392,8 +394,9 @@ class Verifier:
                 found[i] = hit
         todo = [i for i in dict.fromkeys(ids) if i not in found]
         self.last_cached = len(set(ids)) - len(todo)
-        if todo:
-            for result in self._compute(todo):
+        size = self.options.batch_size
+        for start in range(0, len(todo), size):
+            for result in self._compute(todo[start : start + size]):
                 self._cache_store(result)
                 found[result.token_id] = result
         return [found[i] for i in ids]
