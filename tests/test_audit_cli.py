@@ -221,3 +221,16 @@ def test_audit_findings_in_every_lint_format(model_dir, fmt, marker):
     assert res.exit_code == 0, res.output
     assert marker in res.output and "M103" in res.output
     assert "tied embeddings, 299 x 32" not in res.output  # not the text summary
+
+
+def test_checkpoint_missing_weights_is_not_verified(model_dir, tmp_path):
+    """An embeddings-only checkpoint of a real architecture: transformers would fill the
+    missing layers with random values; verification must refuse, not judge noise."""
+    pytest.importorskip("transformers")
+    out = tmp_path / "r.json"
+    res = _run(model_dir, "--verify", "--format", "json", "-o", out)
+    assert res.exit_code == 2
+    assert "verification did not run" in res.output and "lacks" in res.output and "weight tensor" in res.output
+    report = json.loads(out.read_text())
+    assert report["model"]["verification"]["ran"] is False
+    assert all(t["max_prob"] is None for t in report["tokens"])

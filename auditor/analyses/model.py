@@ -154,6 +154,9 @@ class IndicatorAnalysis:
                     "candidate": tid in cand,
                     "reference": reasons.get(tid),
                     "max_prob": _num(r.max_prob) if r is not None else None,
+                    # False: verification stopped at the first probability >= threshold, so
+                    # max_prob (and a rejected grade) is a lower bound; verified ones are exact.
+                    "max_prob_exact": bool(r.exact) if r is not None else None,
                     "grade": r.grade if r is not None else None,
                     "verdict": verdict,
                 }

@@ -265,11 +265,15 @@ def load_causal_lm(model_path: str | os.PathLike[str], device: str, dtype: str) 
         source = str(path.parent)
         kwargs["gguf_file"] = path.name
     try:
-        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        model, info = AutoModelForCausalLM.from_pretrained(source, output_loading_info=True, **kwargs)
     except ImportError as exc:
         raise MissingExtraError(f"{path}: loading this model", first_line(exc), "model") from None
     except (OSError, ValueError, KeyError, RuntimeError, TypeError, NotImplementedError) as exc:
         raise InputError(path, f"transformers cannot run this model for verification: {first_line(exc)}") from None
+    missing = sorted((info or {}).get("missing_keys") or [])
+    if missing:  # transformers fills them with random values: verification would judge noise
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise InputError(path, f"the checkpoint lacks {len(missing)} weight tensor(s) the model needs ({shown}): cannot verify")
     model.to(device)
     model.eval()
     return model
