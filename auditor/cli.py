@@ -410,7 +410,7 @@ def lock_cmd(
 ) -> None:
     """Record how the tokenizers encode the probe strings; `lint` (rule P111) then reports any change."""
     with _guard():
-        from auditor.preprocessing_cli import write_locks
+        from auditor.preprocessing.commands import write_locks
 
         for line in write_locks(paths, lock, preset):
             if not quiet:
@@ -437,7 +437,7 @@ def diff_cmd(
     """Compare two tokenizers: vocabulary (added/removed/changed ids) and tokenization of the probe strings
     (and of a corpus with --corpus). Exit code 0 when they are identical, 1 when they differ."""
     with _guard():
-        from auditor.preprocessing_cli import run_diff
+        from auditor.preprocessing.commands import run_diff
 
         options = {"text_field": text_field, "doc_per_line": doc_per_line, "max_documents": max_documents}
         report, identical = run_diff(a, b, output_format.value, tuple(corpus or ()), options)

@@ -195,8 +195,8 @@ def _context_signature(path: str | os.PathLike[str], lock: str | None) -> list[A
     from pathlib import Path
 
     from auditor.cache import hash_files
-    from auditor.equivalence import sibling_files
-    from auditor.lock import LOCK_NAME
+    from auditor.preprocessing.equivalence import sibling_files
+    from auditor.preprocessing.lock import LOCK_NAME
     from auditor.loaders.neighbours import JSON_FILES, TEXT_FILES
 
     p = Path(path)

@@ -13,7 +13,7 @@
 2. Implementation equivalence on a deterministic 10k-document sample: the real GPT-2
    rank file (tiktoken) against a tokenizer.json built from the same ranks (tokenizers).
    Baseline: each implementation's own batch encoding of the sample, alone, in this run;
-   then `auditor.equivalence.compare` of both. The ratio is the comparison's speed over
+   then `auditor.preprocessing.equivalence.compare` of both. The ratio is the comparison's speed over
    the slower implementation's; the target is at least 0.5.
 
 Prints the figures; it is a benchmark, not a test (exit code 0 unless it crashes).
@@ -240,7 +240,7 @@ def part_equivalence(n_docs: int, runs: int) -> None:
     if not GPT2_RANKS.exists():
         print(f"  skipped: {GPT2_RANKS} not present (set TOKAUDIT_REAL_MATERIAL)")
         return
-    from auditor.equivalence import Implementation, compare
+    from auditor.preprocessing.equivalence import Implementation, compare
     from auditor.loaders import load_tokenizer
 
     docs = sample_documents(n_docs)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from auditor import equivalence
+from auditor.preprocessing import equivalence
 from auditor.cli import app
 from auditor.corpus import stats as corpus_stats
 from auditor.engine import run_lint
-from auditor.equivalence import corpus_sample, corpus_texts
+from auditor.preprocessing.equivalence import corpus_sample, corpus_texts
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
 from auditor.inputs import RunInputs
 from rules.preprocessing.implementation_mismatch import ImplementationMismatch

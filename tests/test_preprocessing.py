@@ -14,13 +14,13 @@ from auditor.analyses.preprocessing import (
 )
 from auditor.cli import app
 from auditor.corpus import Document
-from auditor.diff import diff_tokenizers, diff_vocabularies
+from auditor.preprocessing.diff import diff_tokenizers, diff_vocabularies
 from auditor.engine import run_lint
-from auditor.equivalence import Implementation, compare
+from auditor.preprocessing.equivalence import Implementation, compare
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
 from auditor.inputs import RunInputs
 from auditor.loaders import load_tokenizer
-from auditor.lock import LOCK_NAME, lock_location
+from auditor.preprocessing.lock import LOCK_NAME, lock_location
 from auditor.probes import PROBE_STRINGS, PROBE_STRINGS_VERSION
 from auditor.registry import select_rules
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.diff import diff_tokenizers
+from auditor.preprocessing.diff import diff_tokenizers
 from auditor.engine import run_lint
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
 from auditor.inputs import RunInputs
@@ -114,7 +114,7 @@ def test_3_split_pattern_given_as_string(tmp_path):
 
 def test_4_a_changed_regex_is_caught_by_the_lock(tmp_path, monkeypatch):
     from auditor.analyses.preprocessing import run_probes
-    from auditor.lock import LOCK_NAME, fingerprint, render_lock
+    from auditor.preprocessing.lock import LOCK_NAME, fingerprint, render_lock
 
     monkeypatch.chdir(tmp_path)
     path = write(tmp_path, "tokenizer.json", with_regex(byte_level_bpe(WORDS), LLAMA3_REGEX))
@@ -360,7 +360,7 @@ def test_14_sibling_comparison_on_a_document_sample(tmp_path):
     """The corpus part of implementation equivalence, in memory (the lead wires --corpus to it)."""
     from auditor.analyses import AnalysisStore
     from auditor.corpus import Document
-    from auditor.equivalence import compare_siblings
+    from auditor.preprocessing.equivalence import compare_siblings
 
     model, spec = _unigram_pair(byte_fallback_in_json=False)
     write(tmp_path, "tokenizer.model", model)

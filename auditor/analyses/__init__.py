@@ -51,13 +51,13 @@ def _normalizer(store: "AnalysisStore") -> Any:
 
 
 def _lock(store: "AnalysisStore") -> Any:
-    from auditor.lock import check_lock
+    from auditor.preprocessing.lock import check_lock
 
     return check_lock(store)
 
 
 def _implementations(store: "AnalysisStore") -> Any:
-    from auditor.equivalence import compare_siblings, corpus_sample
+    from auditor.preprocessing.equivalence import compare_siblings, corpus_sample
 
     corpus, options = store.inputs.corpus, store.inputs.corpus_options
     sample = (lambda: corpus_sample(corpus, options)) if corpus else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from auditor.equivalence import Implementation
+from auditor.preprocessing.equivalence import Implementation
 from auditor.escape import escape_text
 from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe

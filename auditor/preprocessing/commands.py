@@ -15,7 +15,7 @@ def write_locks(paths: Sequence[Path], lock: Path | None, preset: str | None) ->
     from auditor.analyses.preprocessing import run_probes
     from auditor.engine import artifact_name
     from auditor.loaders import LoadOptions, load_tokenizer
-    from auditor.lock import fingerprint, lock_location, update_lock
+    from auditor.preprocessing.lock import fingerprint, lock_location, update_lock
     from auditor.reporters import write_atomic
 
     by_lock: dict[Path, dict[str, dict]] = {}
@@ -48,9 +48,9 @@ def run_diff(
     import dataclasses
 
     from auditor.corpus.reader import ReadReport, check_usable
-    from auditor.diff import diff_tokenizers, render_diff_json, render_diff_text
+    from auditor.preprocessing.diff import diff_tokenizers, render_diff_json, render_diff_text
     from auditor.engine import artifact_name
-    from auditor.equivalence import corpus_texts
+    from auditor.preprocessing.equivalence import corpus_texts
     from auditor.loaders import load_tokenizer
 
     va, vb = load_tokenizer(a), load_tokenizer(b)

@@ -3,8 +3,8 @@
 The vocabulary is compared id by id (an entry is its bytes, or its piece for control
 tokens, and its kind); tokenization is compared on the probe strings, and on any text
 sample the caller passes (`Document`s, strings or (label, text) pairs), with
-`auditor.equivalence.compare`. The CLI's `--corpus` passes a corpus read by the corpus
-reader (`auditor.equivalence.corpus_texts`).
+`auditor.preprocessing.equivalence.compare`. The CLI's `--corpus` passes a corpus read by the corpus
+reader (`auditor.preprocessing.equivalence.corpus_texts`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.corpus import Document
-from auditor.equivalence import Equivalence, Implementation, compare
+from auditor.preprocessing.equivalence import Equivalence, Implementation, compare
 from auditor.escape import escape_bytes, escape_text
 from auditor.loaders.view import TokenizerView
 from auditor.probes import PROBE_STRINGS, PROBE_STRINGS_VERSION
