@@ -501,6 +501,32 @@ def _pair_keys(d: np.ndarray, t: np.ndarray, size: int, n_docs: int) -> np.ndarr
     return key.astype(np.int32) if n_docs * size < (1 << 31) else key
 
 
+def _sum_by_token_document(
+    t: np.ndarray, d: np.ndarray, c: np.ndarray, size: int, n_docs: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (token, document) pairs with their summed counts, ordered by token then
+    document: one in-place sort of (token, document, count) packed in int64 keys when they
+    fit (a sort is several times cheaper than np.unique's argsort), lexsort otherwise."""
+    d_bits = max(1, (n_docs - 1).bit_length())
+    c_bits = max(1, (int(c.max()) if len(c) else 0).bit_length())
+    t_bits = max(1, (size - 1).bit_length())
+    if t_bits + d_bits + c_bits <= 63:
+        key = (t << (d_bits + c_bits)) | (d << c_bits) | c
+        key.sort()
+        pair = key >> c_bits
+        c_s = key & ((1 << c_bits) - 1)
+    else:
+        order = np.lexsort((d, t))
+        pair, c_s = t[order] * n_docs + d[order], c[order]
+        d_bits = 0
+    starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
+    sums = np.add.reduceat(c_s, starts)
+    pair = pair[starts]
+    if d_bits:
+        return pair >> d_bits, pair & ((1 << d_bits) - 1), sums
+    return pair // n_docs, pair % n_docs, sums
+
+
 def _sort_best_first(t: np.ndarray, d: np.ndarray, c: np.ndarray, size: int, n_docs: int) -> tuple[np.ndarray, ...]:
     """(t, d, c) ordered by token, then count descending, then document: one sort of packed
     int64 keys when they fit (3x faster than lexsort), lexsort otherwise."""
@@ -770,22 +796,29 @@ class _Scanner:
             sizes = self.tree.sizes[t]
             n_inner = int(sizes.sum())
             if n_inner:
-                starts = np.repeat(self.tree.indptr[t], sizes)
-                offsets = np.arange(n_inner, dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-                inner = self.tree.indices[starts + offsets]
-                all_d = np.concatenate([d, np.repeat(d, sizes)])
-                all_t = np.concatenate([t, inner])
-                all_w = np.concatenate([counts, np.repeat(counts, sizes)])
-                key, inv = np.unique(_pair_keys(all_d, all_t, size, len(docs)), return_inverse=True)
-                counts = np.bincount(inv.ravel(), weights=all_w).astype(np.int64)
-                d, t = np.divmod(key.astype(np.int64), size)
+                # Each pair's tree, flattened: one repeat gives every inside token's index
+                # in tree.indices and its pair, whose document and count it shares.
+                first = np.cumsum(sizes) - sizes
+                pair = np.repeat(np.arange(len(t), dtype=np.int64), sizes)
+                inner = self.tree.indices[(self.tree.indptr[t] - first)[pair] + np.arange(n_inner, dtype=np.int64)]
+                d = np.concatenate([d, d[pair]])
+                t = np.concatenate([t, inner])
+                counts = np.concatenate([counts, counts[pair]])
+        # Uses per (token, document), ordered by token then document: one sort of packed keys.
+        t, d, counts = _sum_by_token_document(t, d, counts, size, len(docs))
         a["use_documents"] += np.bincount(t, minlength=size)
         a["uses"] += np.bincount(t, weights=counts, minlength=size).astype(np.int64)
         # The document with most uses per token in this batch; ties to the earlier document.
-        t_s, d_s, c_s = _sort_best_first(t, d, counts, size, len(docs))
-        first = np.ones(len(t_s), dtype=bool)
-        first[1:] = t_s[1:] != t_s[:-1]
-        t_b, d_b, c_b = t_s[first], d_s[first], c_s[first]
+        starts = np.flatnonzero(np.concatenate([[True], t[1:] != t[:-1]]))
+        group_of = np.zeros(len(t), dtype=np.int64)
+        group_of[starts[1:]] = 1
+        np.cumsum(group_of, out=group_of)
+        best = np.maximum.reduceat(counts, starts)
+        cand = np.flatnonzero(counts == best[group_of])
+        keep = np.ones(len(cand), dtype=bool)
+        keep[1:] = group_of[cand[1:]] != group_of[cand[:-1]]
+        pick = cand[keep]
+        t_b, d_b, c_b = t[pick], d[pick], counts[pick]
         better = c_b > a["top_count"][t_b]
         if better.any():
             tb, db = t_b[better], d_b[better]
