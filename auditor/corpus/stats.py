@@ -469,29 +469,37 @@ class _PlainBytes:
         """Per text, True when its tokens' bytes are exactly its UTF-8 bytes (so decode gives
         it back); False means "ask the library" (a difference, or a token without plain bytes)."""
         n = len(texts)
-        tok_piece = np.repeat(np.arange(n, dtype=np.int64), piece_lengths)
-        unplain = ~self.plain[ids]
+        ends = np.cumsum(piece_lengths)  # token positions: piece k holds [ends[k] - len_k, ends[k])
         sure = np.ones(n, dtype=bool)
-        if unplain.any():
-            sure[np.unique(tok_piece[unplain])] = False
+        unplain = np.flatnonzero(~self.plain[ids])
+        if len(unplain):
+            sure[np.searchsorted(ends, unplain, side="right")] = False
         tok_len = self.lengths[ids]
-        got_len = np.bincount(tok_piece, weights=tok_len, minlength=n).astype(np.int64)
+        byte_ends = np.cumsum(tok_len)
+        at = np.concatenate([[0], byte_ends])  # bytes before each token position
+        got_len = at[ends] - at[ends - piece_lengths]
         raw = [t.encode("utf-8", "surrogatepass") for t in texts]
         want_len = np.fromiter((len(b) for b in raw), dtype=np.int64, count=n)
         sure &= got_len == want_len
         if not sure.any():
             return sure
-        # Compare the bytes of the texts whose lengths agree, all at once.
-        take_tok = sure[tok_piece]
-        t_len = tok_len[take_tok]
-        total = int(t_len.sum())
-        off = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(t_len) - t_len, t_len)
-        got = self.flat[np.repeat(self.offsets[ids[take_tok]], t_len) + off]
+        # Compare the bytes of the texts whose lengths agree, all at once: one repeat gives
+        # every byte's index in `flat` (its token's offset, shifted by its place in the text).
+        if sure.all():
+            take, t_len, t_ends = ids, tok_len, byte_ends
+        else:
+            keep = np.repeat(sure, piece_lengths)
+            take, t_len = ids[keep], tok_len[keep]
+            t_ends = np.cumsum(t_len)
+        total = int(t_ends[-1]) if len(t_ends) else 0
+        index = np.repeat(self.offsets[take] - (t_ends - t_len), t_len)
+        index += np.arange(total, dtype=np.int64)
+        got = self.flat[index]
         want = np.frombuffer(b"".join(b for b, keep in zip(raw, sure.tolist()) if keep), dtype=np.uint8)
-        differs = got != want
-        if differs.any():
-            byte_piece = np.repeat(np.flatnonzero(sure), want_len[sure])
-            sure[np.unique(byte_piece[differs])] = False
+        differs = np.flatnonzero(got != want)
+        if len(differs):
+            kept = np.flatnonzero(sure)
+            sure[kept[np.searchsorted(np.cumsum(want_len[kept]), differs, side="right")]] = False
         return sure
 
 
