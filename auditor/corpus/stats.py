@@ -442,9 +442,6 @@ class _PlainBytes:
         else:
             return None
         size = view.vocab_size
-        plain = np.zeros(size, dtype=bool)
-        chunks: list[bytes] = []
-        lengths = np.zeros(size, dtype=np.int64)
         # Added and special tokens decode to their content, not through the byte map:
         # plain only where the library's decode([id]) says so.
         others = [i for i, (tb, kind) in enumerate(zip(view.token_bytes, view.kinds))
@@ -453,16 +450,15 @@ class _PlainBytes:
             i: s.encode("utf-8", "surrogatepass") for i, s in zip(others, view.decode_batch([[i] for i in others]))
             if "\ufffd" not in s
         }
-        for i, (tb, kind) in enumerate(zip(view.token_bytes, view.kinds)):
-            if plain_kinds is not None and kind not in plain_kinds:
-                tb = checked.get(i)
-            if tb is not None:
-                plain[i] = True
-                chunks.append(tb)
-                lengths[i] = len(tb)
+        if plain_kinds is None:
+            tbs = list(view.token_bytes)
+        else:
+            tbs = [tb if kind in plain_kinds else checked.get(i) for i, (tb, kind) in enumerate(zip(view.token_bytes, view.kinds))]
+        plain = np.fromiter((tb is not None for tb in tbs), dtype=bool, count=size)
+        lengths = np.fromiter((0 if tb is None else len(tb) for tb in tbs), dtype=np.int64, count=size)
         offsets = np.zeros(size, dtype=np.int64)
         offsets[plain] = np.cumsum(lengths[plain]) - lengths[plain]
-        flat = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+        flat = np.frombuffer(b"".join([tb for tb in tbs if tb is not None]), dtype=np.uint8)
         return cls(flat=flat, offsets=offsets, lengths=lengths, plain=plain)
 
     def lossless(self, ids: np.ndarray, piece_lengths: np.ndarray, texts: Sequence[str]) -> np.ndarray:
@@ -550,16 +546,13 @@ def _sort_best_first(t: np.ndarray, d: np.ndarray, c: np.ndarray, size: int, n_d
     return key >> (c_bits + d_bits), key & ((1 << d_bits) - 1), c_max - ((key >> d_bits) & ((1 << c_bits) - 1))
 
 
-def _needles(view: TokenizerView) -> list[str | None]:
-    """Per id, the text to look for in a document to show the token in context."""
-    out: list[str | None] = []
-    for tb in view.token_bytes:
-        try:
-            text = tb.decode("utf-8") if tb else None
-        except UnicodeDecodeError:
-            text = None
-        out.append(text if text and text.strip() else None)
-    return out
+def _needle(token_bytes: bytes | None) -> str | None:
+    """The text to look for in a document to show a token in context (None: none usable)."""
+    try:
+        text = token_bytes.decode("utf-8") if token_bytes else None
+    except UnicodeDecodeError:
+        text = None
+    return text if text and text.strip() else None
 
 
 @dataclass(frozen=True)
@@ -642,7 +635,7 @@ class _Scanner:
             dtype=np.int64,
         )
         self.plain = _PlainBytes.of(view)
-        self.needles = _needles(view)
+        self.needles: dict[int, str | None] = {}  # token id -> _needle, filled as tokens become top tokens
         self.snippets: dict[int, tuple[bool, str, bool]] = {}
         self.n_documents = 0
         self.n_tokens = 0
@@ -835,9 +828,11 @@ class _Scanner:
             for k in np.unique(db).tolist():
                 doc = docs[k]
                 self.table[base + k] = (doc.locator, doc.text[: SNIPPET_CHARS + 1])
-            needles, snippets = self.needles, self.snippets
+            needles, snippets, token_bytes = self.needles, self.snippets, self.view.token_bytes
             for tok, k in zip(tb.tolist(), db.tolist()):
-                needle = needles[tok]
+                needle = needles.get(tok, False)
+                if needle is False:
+                    needle = needles[tok] = _needle(token_bytes[tok])
                 at = docs[k].text.find(needle) if needle else -1
                 if at >= 0:  # kept raw, escaped once at the end
                     lo = max(0, at - 20)
