@@ -15,6 +15,10 @@ _SIMPLE = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
 def escape_text(text: str) -> str:
     """Escape control, format, separator (other than ' ') and unassigned characters."""
+    # str.isprintable is False exactly for the categories C* and Z* other than ' ' (the
+    # characters escaped below), so most texts (and corpus snippets) return at C speed.
+    if text.isprintable() and "\\" not in text:
+        return text
     out = []
     for ch in text:
         simple = _SIMPLE.get(ch)

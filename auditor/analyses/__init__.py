@@ -67,15 +67,33 @@ def _implementations(store: "AnalysisStore") -> Any:
 def _corpus_stats(store: "AnalysisStore") -> Any:
     from auditor.corpus.stats import scan_corpus
 
-    return scan_corpus(store.view, store.inputs.corpus, store.inputs.corpus_options, progress=store.progress, label="corpus")
+    return scan_corpus(
+        store.view,
+        store.inputs.corpus,
+        store.inputs.corpus_options,
+        progress=store.progress,
+        label="corpus",
+        profile=_wants_profile(store),
+    )
 
 
 def _model_corpus_stats(store: "AnalysisStore") -> Any:
     from auditor.corpus.stats import scan_corpus
 
     return scan_corpus(
-        store.view, store.inputs.model_corpus, store.inputs.corpus_options, progress=store.progress, label="model corpus"
+        store.view,
+        store.inputs.model_corpus,
+        store.inputs.corpus_options,
+        progress=store.progress,
+        label="model corpus",
+        profile=_wants_profile(store),
     )
+
+
+def _wants_profile(store: "AnalysisStore") -> bool:
+    """The preprocessing profile serves only the corpus-versus-model-corpus comparison
+    (P120): without a model corpus the scans skip it (a fifth of the scan's own work)."""
+    return bool(store.inputs.model_corpus)
 
 
 def _corpus_mismatch(store: "AnalysisStore") -> Any:
@@ -153,7 +171,9 @@ def _corpus_key(which: str) -> Callable[["AnalysisStore"], Any]:
         from auditor.corpus.reader import corpus_signature
 
         paths = store.inputs.corpus if which == "corpus" else store.inputs.model_corpus
-        return [corpus_signature(paths), dict(sorted(store.inputs.corpus_options.items()))]
+        # Whether the scan gathered the preprocessing profile: an entry without one must
+        # not serve a run that compares against a model corpus (and the other way round).
+        return [corpus_signature(paths), dict(sorted(store.inputs.corpus_options.items())), {"profile": _wants_profile(store)}]
 
     return key
 

@@ -94,9 +94,45 @@ def char_signals(ch: str) -> tuple[str, ...]:
 
 def text_signals(text: str, chars: Mapping[str, int] | None = None) -> dict[str, int]:
     """Occurrences of every signal in one text (signals that do not occur are left out)."""
+    return _text_signals(text, chars, _NOTHING_ABSENT)
+
+
+@dataclass(frozen=True)
+class _Absent:
+    """What a whole batch of texts lacks, so no text of it needs to be searched for it."""
+
+    cr: bool = False
+    blank_break: bool = False  # none of _BLANK_THEN_BREAK
+    ascii_signals: frozenset[str] = frozenset()  # of _ASCII_SIGNALS
+
+    @classmethod
+    def of(cls, texts: list[str]) -> _Absent:
+        # "a" between texts: it makes no pair of _BLANK_THEN_BREAK and carries no signal
+        # that can be skipped, so the joined text lacks a pattern only if every text does.
+        if sum(map(len, texts)) > _JOIN_LIMIT:  # huge documents: no copy of them all at once
+            return _NOTHING_ABSENT
+        joined = "a".join(texts)
+        data = joined.encode("utf-8", "surrogatepass")
+        return cls(
+            cr="\r" not in joined,
+            blank_break=not any(pair in joined for pair in _BLANK_THEN_BREAK),
+            ascii_signals=frozenset(
+                sig for sig, table in _ASCII_SIGNALS if sig in _SKIPPABLE and len(data.translate(None, table)) == len(data)
+            ),
+        )
+
+
+_JOIN_LIMIT = 1 << 22  # characters of a batch checked at once
+_SKIPPABLE = frozenset({"tab", "control"})  # rare ASCII signals worth a check on the whole batch
+_NOTHING_ABSENT = _Absent()
+
+
+def _text_signals(text: str, chars: Mapping[str, int] | None, absent: _Absent) -> dict[str, int]:
     counts: dict[str, int] = {}
-    crlf = text.count("\r\n")
-    cr = text.count("\r")
+    crlf = cr = 0
+    if not absent.cr:
+        crlf = text.count("\r\n")
+        cr = text.count("\r")
     lf = text.count("\n")
     for name, n in (("crlf", crlf), ("lone_cr", cr - crlf), ("lf", lf - crlf)):
         if n:
@@ -106,7 +142,9 @@ def text_signals(text: str, chars: Mapping[str, int] | None = None) -> dict[str,
     # Runs of blanks before a line end (or the end): each run's last blank is followed by
     # \r, \n or nothing, so counting those pairs counts the runs, as _TRAILING.findall
     # would, at str.count speed (the regex was most of the profile's cost).
-    trailing = sum(text.count(pair) for pair in _BLANK_THEN_BREAK) + (text[-1:] in (" ", "\t"))
+    trailing = int(text[-1:] in (" ", "\t"))
+    if not absent.blank_break:
+        trailing += sum(text.count(pair) for pair in _BLANK_THEN_BREAK)
     if trailing:
         counts["trailing_space"] = trailing
     if text.startswith("\ufeff"):
@@ -117,6 +155,8 @@ def text_signals(text: str, chars: Mapping[str, int] | None = None) -> dict[str,
         # non-ASCII characters go through the per-character classification.
         data = text.encode("utf-8", "surrogatepass")
         for sig, table in _ASCII_SIGNALS:
+            if sig in absent.ascii_signals:
+                continue
             n = len(data) - len(data.translate(None, table))
             if n:
                 counts[sig] = n
@@ -235,12 +275,14 @@ class Profiler:
 
     def add(self, documents: Iterable[Document | str]) -> None:
         occ, docs, first = self.occ, self.docs, self.first
-        for doc in documents:
-            text = doc.text if isinstance(doc, Document) else doc
+        documents = list(documents)
+        texts = [doc.text if isinstance(doc, Document) else doc for doc in documents]
+        absent = _Absent.of(texts)  # one look at the whole batch spares most texts the rare signals
+        for doc, text in zip(documents, texts):
             n = self.n_docs
             self.n_docs += 1
             self.n_chars += len(text)
-            counts = text_signals(text)
+            counts = _text_signals(text, None, absent)
             if not counts:
                 continue
             occ.update(counts)

@@ -442,9 +442,6 @@ class _PlainBytes:
         else:
             return None
         size = view.vocab_size
-        plain = np.zeros(size, dtype=bool)
-        chunks: list[bytes] = []
-        lengths = np.zeros(size, dtype=np.int64)
         # Added and special tokens decode to their content, not through the byte map:
         # plain only where the library's decode([id]) says so.
         others = [i for i, (tb, kind) in enumerate(zip(view.token_bytes, view.kinds))
@@ -453,45 +450,52 @@ class _PlainBytes:
             i: s.encode("utf-8", "surrogatepass") for i, s in zip(others, view.decode_batch([[i] for i in others]))
             if "\ufffd" not in s
         }
-        for i, (tb, kind) in enumerate(zip(view.token_bytes, view.kinds)):
-            if plain_kinds is not None and kind not in plain_kinds:
-                tb = checked.get(i)
-            if tb is not None:
-                plain[i] = True
-                chunks.append(tb)
-                lengths[i] = len(tb)
+        if plain_kinds is None:
+            tbs = list(view.token_bytes)
+        else:
+            tbs = [tb if kind in plain_kinds else checked.get(i) for i, (tb, kind) in enumerate(zip(view.token_bytes, view.kinds))]
+        plain = np.fromiter((tb is not None for tb in tbs), dtype=bool, count=size)
+        lengths = np.fromiter((0 if tb is None else len(tb) for tb in tbs), dtype=np.int64, count=size)
         offsets = np.zeros(size, dtype=np.int64)
         offsets[plain] = np.cumsum(lengths[plain]) - lengths[plain]
-        flat = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+        flat = np.frombuffer(b"".join([tb for tb in tbs if tb is not None]), dtype=np.uint8)
         return cls(flat=flat, offsets=offsets, lengths=lengths, plain=plain)
 
     def lossless(self, ids: np.ndarray, piece_lengths: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """Per text, True when its tokens' bytes are exactly its UTF-8 bytes (so decode gives
         it back); False means "ask the library" (a difference, or a token without plain bytes)."""
         n = len(texts)
-        tok_piece = np.repeat(np.arange(n, dtype=np.int64), piece_lengths)
-        unplain = ~self.plain[ids]
+        ends = np.cumsum(piece_lengths)  # token positions: piece k holds [ends[k] - len_k, ends[k])
         sure = np.ones(n, dtype=bool)
-        if unplain.any():
-            sure[np.unique(tok_piece[unplain])] = False
+        unplain = np.flatnonzero(~self.plain[ids])
+        if len(unplain):
+            sure[np.searchsorted(ends, unplain, side="right")] = False
         tok_len = self.lengths[ids]
-        got_len = np.bincount(tok_piece, weights=tok_len, minlength=n).astype(np.int64)
+        byte_ends = np.cumsum(tok_len)
+        at = np.concatenate([[0], byte_ends])  # bytes before each token position
+        got_len = at[ends] - at[ends - piece_lengths]
         raw = [t.encode("utf-8", "surrogatepass") for t in texts]
         want_len = np.fromiter((len(b) for b in raw), dtype=np.int64, count=n)
         sure &= got_len == want_len
         if not sure.any():
             return sure
-        # Compare the bytes of the texts whose lengths agree, all at once.
-        take_tok = sure[tok_piece]
-        t_len = tok_len[take_tok]
-        total = int(t_len.sum())
-        off = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(t_len) - t_len, t_len)
-        got = self.flat[np.repeat(self.offsets[ids[take_tok]], t_len) + off]
+        # Compare the bytes of the texts whose lengths agree, all at once: one repeat gives
+        # every byte's index in `flat` (its token's offset, shifted by its place in the text).
+        if sure.all():
+            take, t_len, t_ends = ids, tok_len, byte_ends
+        else:
+            keep = np.repeat(sure, piece_lengths)
+            take, t_len = ids[keep], tok_len[keep]
+            t_ends = np.cumsum(t_len)
+        total = int(t_ends[-1]) if len(t_ends) else 0
+        index = np.repeat(self.offsets[take] - (t_ends - t_len), t_len)
+        index += np.arange(total, dtype=np.int64)
+        got = self.flat[index]
         want = np.frombuffer(b"".join(b for b, keep in zip(raw, sure.tolist()) if keep), dtype=np.uint8)
-        differs = got != want
-        if differs.any():
-            byte_piece = np.repeat(np.flatnonzero(sure), want_len[sure])
-            sure[np.unique(byte_piece[differs])] = False
+        differs = np.flatnonzero(got != want)
+        if len(differs):
+            kept = np.flatnonzero(sure)
+            sure[kept[np.searchsorted(np.cumsum(want_len[kept]), differs, side="right")]] = False
         return sure
 
 
@@ -499,6 +503,32 @@ def _pair_keys(d: np.ndarray, t: np.ndarray, size: int, n_docs: int) -> np.ndarr
     """One sortable key per (document, token): int32 when it fits (sorts twice as fast)."""
     key = d * size + t
     return key.astype(np.int32) if n_docs * size < (1 << 31) else key
+
+
+def _sum_by_token_document(
+    t: np.ndarray, d: np.ndarray, c: np.ndarray, size: int, n_docs: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (token, document) pairs with their summed counts, ordered by token then
+    document: one in-place sort of (token, document, count) packed in int64 keys when they
+    fit (a sort is several times cheaper than np.unique's argsort), lexsort otherwise."""
+    d_bits = max(1, (n_docs - 1).bit_length())
+    c_bits = max(1, (int(c.max()) if len(c) else 0).bit_length())
+    t_bits = max(1, (size - 1).bit_length())
+    if t_bits + d_bits + c_bits <= 63:
+        key = (t << (d_bits + c_bits)) | (d << c_bits) | c
+        key.sort()
+        pair = key >> c_bits
+        c_s = key & ((1 << c_bits) - 1)
+    else:
+        order = np.lexsort((d, t))
+        pair, c_s = t[order] * n_docs + d[order], c[order]
+        d_bits = 0
+    starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
+    sums = np.add.reduceat(c_s, starts)
+    pair = pair[starts]
+    if d_bits:
+        return pair >> d_bits, pair & ((1 << d_bits) - 1), sums
+    return pair // n_docs, pair % n_docs, sums
 
 
 def _sort_best_first(t: np.ndarray, d: np.ndarray, c: np.ndarray, size: int, n_docs: int) -> tuple[np.ndarray, ...]:
@@ -516,16 +546,13 @@ def _sort_best_first(t: np.ndarray, d: np.ndarray, c: np.ndarray, size: int, n_d
     return key >> (c_bits + d_bits), key & ((1 << d_bits) - 1), c_max - ((key >> d_bits) & ((1 << c_bits) - 1))
 
 
-def _needles(view: TokenizerView) -> list[str | None]:
-    """Per id, the text to look for in a document to show the token in context."""
-    out: list[str | None] = []
-    for tb in view.token_bytes:
-        try:
-            text = tb.decode("utf-8") if tb else None
-        except UnicodeDecodeError:
-            text = None
-        out.append(text if text and text.strip() else None)
-    return out
+def _needle(token_bytes: bytes | None) -> str | None:
+    """The text to look for in a document to show a token in context (None: none usable)."""
+    try:
+        text = token_bytes.decode("utf-8") if token_bytes else None
+    except UnicodeDecodeError:
+        text = None
+    return text if text and text.strip() else None
 
 
 @dataclass(frozen=True)
@@ -608,7 +635,7 @@ class _Scanner:
             dtype=np.int64,
         )
         self.plain = _PlainBytes.of(view)
-        self.needles = _needles(view)
+        self.needles: dict[int, str | None] = {}  # token id -> _needle, filled as tokens become top tokens
         self.snippets: dict[int, tuple[bool, str, bool]] = {}
         self.n_documents = 0
         self.n_tokens = 0
@@ -770,22 +797,29 @@ class _Scanner:
             sizes = self.tree.sizes[t]
             n_inner = int(sizes.sum())
             if n_inner:
-                starts = np.repeat(self.tree.indptr[t], sizes)
-                offsets = np.arange(n_inner, dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-                inner = self.tree.indices[starts + offsets]
-                all_d = np.concatenate([d, np.repeat(d, sizes)])
-                all_t = np.concatenate([t, inner])
-                all_w = np.concatenate([counts, np.repeat(counts, sizes)])
-                key, inv = np.unique(_pair_keys(all_d, all_t, size, len(docs)), return_inverse=True)
-                counts = np.bincount(inv.ravel(), weights=all_w).astype(np.int64)
-                d, t = np.divmod(key.astype(np.int64), size)
+                # Each pair's tree, flattened: one repeat gives every inside token's index
+                # in tree.indices and its pair, whose document and count it shares.
+                first = np.cumsum(sizes) - sizes
+                pair = np.repeat(np.arange(len(t), dtype=np.int64), sizes)
+                inner = self.tree.indices[(self.tree.indptr[t] - first)[pair] + np.arange(n_inner, dtype=np.int64)]
+                d = np.concatenate([d, d[pair]])
+                t = np.concatenate([t, inner])
+                counts = np.concatenate([counts, counts[pair]])
+        # Uses per (token, document), ordered by token then document: one sort of packed keys.
+        t, d, counts = _sum_by_token_document(t, d, counts, size, len(docs))
         a["use_documents"] += np.bincount(t, minlength=size)
         a["uses"] += np.bincount(t, weights=counts, minlength=size).astype(np.int64)
         # The document with most uses per token in this batch; ties to the earlier document.
-        t_s, d_s, c_s = _sort_best_first(t, d, counts, size, len(docs))
-        first = np.ones(len(t_s), dtype=bool)
-        first[1:] = t_s[1:] != t_s[:-1]
-        t_b, d_b, c_b = t_s[first], d_s[first], c_s[first]
+        starts = np.flatnonzero(np.concatenate([[True], t[1:] != t[:-1]]))
+        group_of = np.zeros(len(t), dtype=np.int64)
+        group_of[starts[1:]] = 1
+        np.cumsum(group_of, out=group_of)
+        best = np.maximum.reduceat(counts, starts)
+        cand = np.flatnonzero(counts == best[group_of])
+        keep = np.ones(len(cand), dtype=bool)
+        keep[1:] = group_of[cand[1:]] != group_of[cand[:-1]]
+        pick = cand[keep]
+        t_b, d_b, c_b = t[pick], d[pick], counts[pick]
         better = c_b > a["top_count"][t_b]
         if better.any():
             tb, db = t_b[better], d_b[better]
@@ -794,9 +828,11 @@ class _Scanner:
             for k in np.unique(db).tolist():
                 doc = docs[k]
                 self.table[base + k] = (doc.locator, doc.text[: SNIPPET_CHARS + 1])
-            needles, snippets = self.needles, self.snippets
+            needles, snippets, token_bytes = self.needles, self.snippets, self.view.token_bytes
             for tok, k in zip(tb.tolist(), db.tolist()):
-                needle = needles[tok]
+                needle = needles.get(tok, False)
+                if needle is False:
+                    needle = needles[tok] = _needle(token_bytes[tok])
                 at = docs[k].text.find(needle) if needle else -1
                 if at >= 0:  # kept raw, escaped once at the end
                     lo = max(0, at - 20)
