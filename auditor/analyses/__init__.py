@@ -64,30 +64,23 @@ def _implementations(store: "AnalysisStore") -> Any:
     return compare_siblings(store, sample=sample)
 
 
-def _corpus_stats(store: "AnalysisStore") -> Any:
-    from auditor.corpus.stats import scan_corpus
+def _corpus_scan(which: str) -> Callable[["AnalysisStore"], Any]:
+    """The statistics of one of the run's corpora: "corpus" (what the tokenizer was
+    trained on) or "model_corpus" (a sample of the model's training data)."""
 
-    return scan_corpus(
-        store.view,
-        store.inputs.corpus,
-        store.inputs.corpus_options,
-        progress=store.progress,
-        label="corpus",
-        profile=_wants_profile(store),
-    )
+    def compute(store: "AnalysisStore") -> Any:
+        from auditor.corpus.stats import scan_corpus
 
+        return scan_corpus(
+            store.view,
+            store.inputs.corpus if which == "corpus" else store.inputs.model_corpus,
+            store.inputs.corpus_options,
+            progress=store.progress,
+            label=which.replace("_", " "),
+            profile=_wants_profile(store),
+        )
 
-def _model_corpus_stats(store: "AnalysisStore") -> Any:
-    from auditor.corpus.stats import scan_corpus
-
-    return scan_corpus(
-        store.view,
-        store.inputs.model_corpus,
-        store.inputs.corpus_options,
-        progress=store.progress,
-        label="model corpus",
-        profile=_wants_profile(store),
-    )
+    return compute
 
 
 def _wants_profile(store: "AnalysisStore") -> bool:
@@ -128,8 +121,8 @@ ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
     "lock": _lock,
     "implementations": _implementations,
     # corpus (issue 3)
-    "corpus_stats": _corpus_stats,  # over inputs.corpus (auditor/corpus/stats.py)
-    "model_corpus_stats": _model_corpus_stats,  # the same over inputs.model_corpus
+    "corpus_stats": _corpus_scan("corpus"),  # over inputs.corpus (auditor/corpus/stats.py)
+    "model_corpus_stats": _corpus_scan("model_corpus"),  # the same over inputs.model_corpus
     # corpus versus corpus (issue 4): tokens of the corpus the model corpus never shows, both profiles
     "corpus_mismatch": _corpus_mismatch,
     # model (issue 5)
