@@ -454,7 +454,7 @@ def diff_cmd(
     raise typer.Exit(0 if identical else 1)
 
 
-# --- tokaudit audit (issue 5): thin; the logic is in auditor/model/audit.py -----------------
+# --- tokaudit audit (issue 5): thin; the run is in auditor/model/audit.py, the reports in auditor/reporters/ --
 
 
 class Indicator(str, enum.Enum):
@@ -579,7 +579,7 @@ def audit(
 def _write_audit_outputs(
     result: Any, fmt: str, output: Optional[Path], markdown: Optional[Path], plots: Optional[Path], fail_on: str
 ) -> None:
-    from auditor.model.audit import audit_dict, render_audit_json, render_audit_text
+    from auditor.reporters.audit import audit_dict, render_audit_json, render_audit_text
     from auditor.reporters import write_atomic
 
     if fmt == "json":

@@ -109,12 +109,9 @@ class IndicatorAnalysis:
         ind = self.indicators
         emb = self.embeddings.embeddings
         ver = self.verification()
+        described = emb.describe()
         return {
-            "path": emb.path,
-            "format": emb.format,
-            "architecture": emb.architecture,
-            "tied": emb.tied,
-            "embedding_shape": [emb.rows, emb.dim],
+            **{k: described[k] for k in ("path", "format", "architecture", "tied", "embedding_shape")},
             "tokenizer_vocab_size": self.embeddings.vocab_size,
             "indicator": ind.name,
             "indicator_matrix": ind.matrix,

@@ -24,7 +24,7 @@ def _fmt(x: Any, spec: str = ".4g") -> str:
 
 
 def render_audit_markdown(result: LintResult, *, max_rows: int = 200) -> str:
-    from auditor.model.audit import audit_dict
+    from auditor.reporters.audit import audit_dict
 
     report = audit_dict(result)
     m = report["model"]

@@ -1,0 +1,99 @@
+"""The audit's own reports: the JSON report with the `model` section and the `tokens`
+list at the top level, and a text summary of the model above the findings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from auditor.engine import LintResult
+
+
+def sections(result: LintResult) -> dict[str, Any]:
+    """The analyses' report sections of the audited artifact (the model's tokenizer)."""
+    return result.artifacts[0].sections if result.artifacts else {}
+
+
+def audit_dict(result: LintResult) -> dict[str, Any]:
+    """The lint report with the audit's `model` section and `tokens` list at the top level."""
+    from auditor.reporters.json_report import report_dict
+
+    report = report_dict(result)
+    model: dict[str, Any] | None = None
+    tokens: list[dict[str, Any]] = []
+    for art in report["artifacts"]:
+        secs = dict(art.get("sections") or {})  # the result's own dicts stay untouched
+        art["sections"] = secs
+        ind = secs.get("indicators")
+        if ind is not None:
+            model, tokens = dict(ind["model"]), ind["tokens"]
+            secs["indicators"] = {k: v for k, v in ind.items() if k not in ("model", "tokens")}
+            if not secs["indicators"]:
+                del secs["indicators"]
+        elif "embeddings" in secs and model is None:
+            model = dict(secs["embeddings"])
+        if "verification" in secs and model is not None:
+            model["verification"] = secs.pop("verification")
+        if "embeddings" in secs:
+            secs.pop("embeddings")
+        if not secs:
+            art.pop("sections", None)
+    report["model"] = model
+    report["tokens"] = tokens
+    return report
+
+
+def render_audit_json(result: LintResult) -> str:
+    return json.dumps(audit_dict(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_audit_text(result: LintResult, *, fail_on: str = "error", top: int = 20) -> str:
+    """A readable summary of the model side, then the findings as lint shows them."""
+    from auditor.reporters.text import render_text
+
+    lines: list[str] = []
+    report = audit_dict(result)
+    m = report["model"]
+    if m is not None:
+        rows, dim = m["embedding_shape"]
+        lines.append(
+            f"model: {m['path']}  ({m['format']}, {m['architecture'] or 'unknown architecture'}, "
+            f"{'tied' if m['tied'] else 'untied'} embeddings, {rows} x {dim})"
+        )
+        if "indicator" in m:
+            reasons = ", ".join(f"{k} {v}" for k, v in m["reference_reasons"].items()) or "none"
+            lines.append(
+                f"  indicator: {m['indicator']} on the {m['indicator_matrix']} matrix; "
+                f"reference rows: {len(m['reference_ids'])} ({m['reference_source']}: {reasons})"
+            )
+            cutoff = "n/a" if m["threshold"] is None else f"{m['threshold']:.4g}"
+            lines.append(f"  candidates: {m['candidates']} ({m['selection']}; indicator cutoff {cutoff})")
+            ver = m.get("verification")
+            if ver is not None:
+                if ver["ran"]:
+                    toks = report["tokens"]
+                    grades: dict[str, int] = {}
+                    for t in toks:
+                        if t["verdict"] == "under-trained":
+                            grades[t["grade"]] = grades.get(t["grade"], 0) + 1
+                    shown = ", ".join(f"{k} {v}" for k, v in sorted(grades.items()))
+                    lines.append(
+                        f"  verification: {ver['under_trained']} of {ver['verified']} candidates under-trained "
+                        f"(max probability < {ver['threshold']:g}){': ' + shown if shown else ''}"
+                    )
+                elif ver["skipped"] and "not asked" not in ver["skipped"]:
+                    lines.append(f"  verification did not run: {ver['skipped']}")
+            for note in m.get("notes", []):
+                lines.append(f"  note: {note}")
+            cands = [t for t in report["tokens"] if t["candidate"]]
+            cands.sort(key=lambda t: (t["indicator"], t["token_id"]))
+            if cands:
+                lines.append(f"  most suspicious {min(top, len(cands))}:")
+                for t in cands[:top]:
+                    shown = (t["token"] or "").replace('"', '\\"')
+                    extra = ""
+                    if t["max_prob"] is not None:
+                        extra = f"  max_prob {t['max_prob']:.2e}  {t['verdict']}"
+                    lines.append(f'    {t["token_id"]:>7} "{shown}"  {t["indicator"]:.4g}{extra}')
+        lines.append("")
+    return "\n".join(lines) + render_text(result, fail_on=fail_on)
