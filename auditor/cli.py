@@ -464,6 +464,17 @@ class Indicator(str, enum.Enum):
     cosine = "cosine"
 
 
+class Budget(str, enum.Enum):  # auditor/model/budget.py BUDGETS
+    adaptive = "adaptive"
+    full = "full"
+    all = "all"
+
+
+class Order(str, enum.Enum):  # auditor/model/ordering.py ORDERINGS
+    indicator = "indicator"
+    roles_last = "roles-last"
+
+
 class Device(str, enum.Enum):
     cpu = "cpu"
     cuda = "cuda"
@@ -508,6 +519,27 @@ def audit(
     exact: Annotated[
         bool, typer.Option("--exact-max-prob", help="Compute every prompt and step for rejected tokens too (slower).")
     ] = False,
+    budget: Annotated[
+        Budget,
+        typer.Option(
+            "--budget",
+            help="adaptive: verify in order until recent candidates stop yielding; full: every candidate "
+            "(the paper); all: every OK token.",
+        ),
+    ] = Budget.adaptive,
+    stop_window: Annotated[
+        int, typer.Option("--stop-window", min=1, metavar="W", help="Adaptive budget: verify at least W, stop after W without a find.")
+    ] = 16,
+    stop_ratio: Annotated[
+        float,
+        typer.Option("--stop-ratio", metavar="R", help="Adaptive budget: the window grows to R x the candidates verified."),
+    ] = 0.5,
+    order: Annotated[Order, typer.Option("--order", help="Verification order of the candidates.")] = Order.indicator,
+    sample: Annotated[
+        int,
+        typer.Option("--sample", min=0, metavar="N", help="Verify N random unverified OK tokens to estimate recall."),
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the recall sample.")] = 0,
     select: Annotated[
         Optional[list[str]], typer.Option("--select", metavar="RULES", help="Rules to run (default: the model rules, M).")
     ] = None,
@@ -562,6 +594,12 @@ def audit(
             batch_size=batch_size,
             exact=exact,
             verify_ids=parse_ids(verify_ids, "--verify-ids"),
+            budget=budget.value,
+            stop_window=stop_window,
+            stop_ratio=stop_ratio,
+            order=order.value,
+            sample=sample,
+            seed=seed,
             cache_dir=None if no_cache else str(cache_dir or default_cache_dir()),
         )
         check_output_paths([output, markdown])

@@ -207,7 +207,7 @@ def test_verify_with_no_candidates_loads_nothing(model_dir, monkeypatch):
     def boom(*_a, **_k):  # pragma: no cover - must not be called
         raise AssertionError("the model was loaded for no candidate")
 
-    monkeypatch.setattr(verify, "verify_tokens", boom)
+    monkeypatch.setattr(verify, "Verifier", boom)
     res = _run(model_dir, "--verify", "--candidates-count", "0", "--format", "json")
     assert res.exit_code == 0, res.output
     ver = json.loads(res.output)["model"]["verification"]

@@ -129,6 +129,7 @@ class IndicatorAnalysis:
         ind = self.indicators
         ver = self.verification()
         results = ver.by_id() if ver is not None else {}
+        sampled = ver.sampled_ids if ver is not None else frozenset()
         cand = set(ind.candidates)
         reasons = ind.reference.reasons
         n = max(self.embeddings.rows, self.embeddings.vocab_size)
@@ -149,6 +150,7 @@ class IndicatorAnalysis:
                     "category": self.category(tid),
                     "indicator": _num(values[tid]) if tid < len(values) else None,
                     "candidate": tid in cand,
+                    "sampled": tid in sampled,  # verified for the recall estimate (--sample)
                     "reference": reasons.get(tid),
                     "max_prob": _num(r.max_prob) if r is not None else None,
                     # False: verification stopped at the first probability >= threshold, so
@@ -187,7 +189,8 @@ def analyze_indicators(store: Any) -> IndicatorAnalysis:
 
 @dataclass(frozen=True)
 class VerificationAnalysis:
-    """Verification results of the candidates (or why it did not run)."""
+    """Verification results (candidates under the budget, then the recall sample), or why
+    it did not run."""
 
     ran: bool
     placeholder_id: int | None
@@ -196,6 +199,9 @@ class VerificationAnalysis:
     skipped: str | None = None
     run: Mapping[str, Any] = field(default_factory=dict)  # how it ran (VerificationRun.describe())
     seconds: float = 0.0  # not in the report: reports are byte-for-byte deterministic
+    budget: Mapping[str, Any] | None = None  # what the budget verified and why it stopped
+    sampled_ids: frozenset[int] = frozenset()  # verified for the recall estimate
+    recall: Any = None  # auditor.model.recall.RecallEstimate when --sample ran
 
     def by_id(self) -> dict[int, Any]:
         return {r.token_id: r for r in self.results}
@@ -205,7 +211,7 @@ class VerificationAnalysis:
 
     def report_section(self) -> dict[str, Any]:
         # Timings and cache hits change from run to run: they stay out of the report.
-        run = {k: v for k, v in self.run.items() if k not in ("seconds", "cached")}
+        run = {k: v for k, v in self.run.items() if k not in ("seconds", "cached", "verified", "under_trained")}
         return {
             **run,
             "ran": self.ran,
@@ -214,6 +220,8 @@ class VerificationAnalysis:
             "threshold": self.threshold,
             "verified": len(self.results),
             "under_trained": len(self.under_trained()),
+            "budget": dict(self.budget) if self.budget is not None else None,
+            "recall": self.recall.as_dict() if self.recall is not None else None,
         }
 
 
@@ -235,20 +243,58 @@ def check_memory(emb: ModelEmbeddings, device: str, dtype: str, probe: Any = Non
 
 
 def analyze_verification(store: Any) -> VerificationAnalysis:
+    """Verify the candidates in the chosen order under the budget, then the recall sample.
+
+    model_options read here: budget (adaptive | full | all), stop_window, stop_ratio,
+    order, sample, seed, verify_tokens (explicit ids: verified as given, no budget).
+    """
     import time
+
+    from auditor.model.budget import StopRule, run_budget
+    from auditor.model.ordering import order_candidates
+    from auditor.model.recall import RecallEstimate, draw_sample
 
     mo: Mapping[str, Any] = store.inputs.model_options
     threshold = float(mo.get("verify_threshold", 0.01))
     if not store.inputs.generation:
         return VerificationAnalysis(False, None, (), threshold, skipped="verification was not asked for (--verify)")
     ind = store.get("indicators")
+    budget = str(mo.get("budget", "adaptive"))
+    rule = StopRule(int(mo.get("stop_window", StopRule.min_window)), float(mo.get("stop_ratio", StopRule.ratio)))
+    rule.validate()
+    ordering = str(mo.get("order", "indicator"))
+    sample_size = int(mo.get("sample") or 0)
+    seed = int(mo.get("seed", 0))
+    chosen = _chosen_ids(store.view, mo.get("verify_tokens"))
+    if chosen and sample_size:
+        raise UserError("--sample estimates what the candidates miss: it does not combine with --verify-ids")
+    if sample_size < 0:
+        raise UserError(f"--sample {sample_size}: must be 0 or more")
+    from auditor.model.budget import BUDGETS
+
+    if budget not in BUDGETS:
+        raise UserError(f"--budget {budget!r}: choose one of {', '.join(BUDGETS)}")
+    ok_ids = _ok_ids_in_indicator_order(ind)
+    if chosen:
+        budget, listed = "requested", chosen
+    elif budget == "all":
+        listed = ok_ids
+    else:
+        listed = list(ind.candidates)
+    e = ind.embeddings.embeddings
+    roles = SpecialRoles(ids=e.role_ids, texts=e.role_texts, chat_template=e.chat_template)
+    ordered = listed if chosen else order_candidates(listed, ordering, store.view, roles)
+    if not ordered and not sample_size:  # nothing to verify: the model is not loaded
+        return VerificationAnalysis(
+            True, None, (), threshold, budget=_budget_section(budget, ordering, rule, 0, (), "nothing to verify")
+        )
     device = str(mo.get("device", "cpu"))
     dtype = str(mo.get("dtype", "auto"))
     if device == "auto":
         device = _auto_device()
-    check_memory(ind.embeddings.embeddings, device, dtype)
+    check_memory(e, device, dtype)
     try:
-        from auditor.model.verify import VerifyOptions, verify_tokens
+        from auditor.model.verify import Verifier, VerifyOptions
     except ImportError as exc:
         missing = getattr(exc, "name", None) or "torch"
         if missing in ("torch", "transformers", "accelerate"):
@@ -256,10 +302,6 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
 
             raise MissingExtraError("--verify", missing, "model") from None
         raise
-    candidates = _chosen_ids(store.view, mo.get("verify_tokens")) or list(ind.candidates)
-    if not candidates:  # nothing to verify: the model is not loaded
-        return VerificationAnalysis(True, None, (), threshold)
-    store.progress(f"verifying {len(candidates)} candidates on {device}")
     options = VerifyOptions(
         device=device,
         dtype=dtype,
@@ -269,17 +311,78 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
     )
     start = time.perf_counter()
     try:
-        run = verify_tokens(
-            str(store.inputs.model), store.view, candidates, options, progress=store.progress, cache=store.inputs.cache
-        )
+        verifier = Verifier(str(store.inputs.model), store.view, options, cache=store.inputs.cache)
     except UserError as exc:
         if mo.get("verify_required", False):
             raise
         return VerificationAnalysis(False, None, (), threshold, skipped=str(exc))
-    results = tuple(sorted(run.results, key=lambda r: r.token_id))
-    return VerificationAnalysis(
-        True, run.placeholder_id, results, threshold, run=run.describe(), seconds=time.perf_counter() - start
+    store.progress(f"verifying up to {len(ordered)} candidates on {device} ({budget} budget)")
+    outcome = run_budget(
+        verifier.verify_batch,
+        ordered,
+        "full" if budget == "requested" else budget,
+        rule,
+        options.batch_size,
+        progress=store.progress,
     )
+    results = list(outcome.results)
+    recall = None
+    sampled: list[int] = []
+    if sample_size:
+        verified = {r.token_id for r in results}
+        population = [i for i in ok_ids if i not in verified]
+        sampled = draw_sample(population, sample_size, seed)
+        store.progress(f"verifying a recall sample of {len(sampled)} of {len(population)} unverified OK tokens")
+        sample_results = verifier.verify_batch(sampled) if sampled else []
+        recall = RecallEstimate(
+            population=len(population),
+            sampled=len(sampled),
+            hits=sum(r.under_trained for r in sample_results),
+            found=sum(r.under_trained for r in results),
+            seed=seed,
+        )
+        results += sample_results
+    run = verifier.summary(results, time.perf_counter() - start, verifier.total_cached)
+    return VerificationAnalysis(
+        True,
+        run.placeholder_id,
+        tuple(sorted(results, key=lambda r: r.token_id)),
+        threshold,
+        run=run.describe(),
+        seconds=time.perf_counter() - start,
+        budget=_budget_section(budget, ordering, rule, outcome.listed, outcome.results, outcome.stop_reason),
+        sampled_ids=frozenset(sampled),
+        recall=recall,
+    )
+
+
+def _ok_ids_in_indicator_order(ind: IndicatorAnalysis) -> list[int]:
+    """Every OK token with a finite indicator, lowest first: what `--budget all` verifies and
+    what the recall sample draws from."""
+    from auditor.model.indicators import select_candidates
+
+    everything = IndicatorOptions(candidates_percent=100.0)
+    ids, _cutoff = select_candidates(ind.vocab, ind.indicators.values, everything, ind.view.vocab_size)
+    return list(ids)
+
+
+def _budget_section(
+    budget: str, ordering: str, rule: Any, listed: int, results: tuple[Any, ...], reason: str
+) -> dict[str, Any]:
+    hits = [k for k, r in enumerate(results) if r.under_trained]
+    section: dict[str, Any] = {
+        "name": budget,
+        "ordering": "as requested" if budget == "requested" else ordering,
+        "listed": listed,
+        "verified": len(results),
+        "unverified": listed - len(results),
+        "under_trained": len(hits),
+        "last_under_trained_position": hits[-1] + 1 if hits else None,
+        "stop_reason": reason,
+    }
+    if budget == "adaptive":
+        section["stop_rule"] = {"min_window": rule.min_window, "ratio": rule.ratio, "rule": rule.describe()}
+    return section
 
 
 def _chosen_ids(view: Any, chosen: Any) -> list[int]:

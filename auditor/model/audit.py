@@ -36,6 +36,12 @@ class AuditRequest:
     exact: bool = False
     verify_ids: tuple[int, ...] | None = None  # verify these instead of the candidates
     cache_dir: str | None = None
+    budget: str = "adaptive"  # adaptive | full | all (auditor/model/budget.py)
+    stop_window: int = 16
+    stop_ratio: float = 0.5
+    order: str = "indicator"  # auditor/model/ordering.py
+    sample: int = 0  # recall sample size (auditor/model/recall.py)
+    seed: int = 0
 
     def model_options(self) -> dict[str, Any]:
         return {
@@ -49,6 +55,12 @@ class AuditRequest:
             "batch_size": self.batch_size,
             "exact": self.exact,
             "verify_tokens": list(self.verify_ids or ()),
+            "budget": self.budget,
+            "stop_window": self.stop_window,
+            "stop_ratio": self.stop_ratio,
+            "order": self.order,
+            "sample": self.sample,
+            "seed": self.seed,
             # A model transformers cannot run still gets its indicators: verification then
             # reports why it did not run (verification_failure) instead of stopping the run.
             "verify_required": False,
@@ -136,6 +148,7 @@ def run_audit(
     from auditor.model.indicators import IndicatorOptions
 
     IndicatorOptions.from_mapping(request.model_options())  # bad options fail before loading
+    _check_verification_options(request)
     tok = tokenizer_path(request.model, request.tokenizer)
     if not Path(request.model).exists():
         raise UserError(f"{request.model}: no such file or directory")
@@ -147,6 +160,24 @@ def run_audit(
         cache=cache,
     )
     return run_lint([tok], rules, inputs=inputs, progress=progress)
+
+
+def _check_verification_options(request: AuditRequest) -> None:
+    """Budget, ordering and sample options that cannot work, refused before anything loads."""
+    from auditor.model.budget import BUDGETS, StopRule
+    from auditor.model.ordering import ORDERINGS
+
+    if request.budget not in BUDGETS:
+        raise UserError(f"--budget {request.budget!r}: choose one of {', '.join(BUDGETS)}")
+    if request.order not in ORDERINGS:
+        raise UserError(f"--order {request.order!r}: choose one of {', '.join(ORDERINGS)}")
+    StopRule(request.stop_window, request.stop_ratio).validate()
+    if request.sample < 0:
+        raise UserError(f"--sample {request.sample}: must be 0 or more")
+    if request.sample and request.verify_ids:
+        raise UserError("--sample estimates what the candidates miss: it does not combine with --verify-ids")
+    if request.sample and not request.verify:
+        raise UserError("--sample verifies tokens by prompting: it needs --verify")
 
 
 def verification_failure(result: LintResult) -> str | None:

@@ -112,6 +112,17 @@ class SpecialRoles:
     chat_template: str | None = None
 
 
+def has_role(view: TokenizerView, tid: int, roles: SpecialRoles) -> bool:
+    """Does the model give this token a job: a role id (BOS/EOS/PAD...), a role text, or a
+    piece its chat template writes?"""
+    piece = view.pieces[tid]
+    if tid in roles.ids:
+        return True
+    if not piece:
+        return False
+    return piece in roles.texts or piece in (roles.chat_template or "")
+
+
 def reference_set(
     view: TokenizerView,
     vocab: Any,
@@ -145,13 +156,11 @@ def reference_set(
         ids = tuple(sorted(unreachable))
         return ReferenceSet(ids=ids, reasons=unreachable, source="automatic (fallback: unreachable tokens)")
     roles = roles or SpecialRoles()
-    template = roles.chat_template or ""
     unassigned = {}
     for tid in range(n):
-        piece = view.pieces[tid]
-        if piece is None or view.kinds[tid] != TokenKind.CONTROL:
+        if view.pieces[tid] is None or view.kinds[tid] != TokenKind.CONTROL:
             continue
-        if tid in roles.ids or tid == view.unk_id or piece in roles.texts or (piece and piece in template):
+        if tid == view.unk_id or has_role(view, tid, roles):
             continue
         unassigned[tid] = "unassigned-special"
     ids = tuple(sorted(unassigned))

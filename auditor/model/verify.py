@@ -341,6 +341,7 @@ class Verifier:
         self._prefix_cache: dict[str, Any] = {}
         self._torch = torch
         self.last_cached = 0  # results the last verify_batch read from the cache
+        self.total_cached = 0  # ... and all verify_batch calls so far
         self.run_key = self._run_key(model_path)
 
     # -- keys and cache
@@ -398,6 +399,7 @@ class Verifier:
                 found[i] = hit
         todo = [i for i in dict.fromkeys(ids) if i not in found]
         self.last_cached = len(set(ids)) - len(todo)
+        self.total_cached += self.last_cached
         size = self.options.batch_size
         for start in range(0, len(todo), size):
             for result in self._compute(todo[start : start + size]):
@@ -424,10 +426,14 @@ class Verifier:
             elapsed = time.perf_counter() - started
             rate = len(results) / elapsed if elapsed > 0 else 0.0
             say(f"verifying candidates: {len(results)}/{len(ids)} ({rate:.1f}/s)")
+        return self.summary(results, time.perf_counter() - started, cached)
+
+    def summary(self, results: Sequence[TokenVerification], seconds: float, cached: int) -> VerificationRun:
+        """These results as a VerificationRun of this verifier (how it ran, for the report)."""
         return VerificationRun(
             placeholder_id=self.prompts.placeholder_id,
             results=tuple(results),
-            seconds=time.perf_counter() - started,
+            seconds=seconds,
             placeholder_text=self.prompts.placeholder_text,
             prefix_ids=self.prompts.prefix_ids,
             device=self.device,

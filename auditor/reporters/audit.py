@@ -71,16 +71,7 @@ def render_audit_text(result: LintResult, *, fail_on: str = "error", top: int = 
             ver = m.get("verification")
             if ver is not None:
                 if ver["ran"]:
-                    toks = report["tokens"]
-                    grades: dict[str, int] = {}
-                    for t in toks:
-                        if t["verdict"] == "under-trained":
-                            grades[t["grade"]] = grades.get(t["grade"], 0) + 1
-                    shown = ", ".join(f"{k} {v}" for k, v in sorted(grades.items()))
-                    lines.append(
-                        f"  verification: {ver['under_trained']} of {ver['verified']} candidates under-trained "
-                        f"(max probability < {ver['threshold']:g}){': ' + shown if shown else ''}"
-                    )
+                    lines.extend(verification_lines(ver, report["tokens"]))
                 elif ver["skipped"] and "not asked" not in ver["skipped"]:
                     lines.append(f"  verification did not run: {ver['skipped']}")
             for note in m.get("notes", []):
@@ -97,3 +88,43 @@ def render_audit_text(result: LintResult, *, fail_on: str = "error", top: int = 
                     lines.append(f'    {t["token_id"]:>7} "{shown}"  {t["indicator"]:.4g}{extra}')
         lines.append("")
     return "\n".join(lines) + render_text(result, fail_on=fail_on)
+
+
+def verification_lines(ver: dict[str, Any], tokens: list[dict[str, Any]]) -> list[str]:
+    """The verification summary: the budget and why it stopped, the verdicts, the recall estimate."""
+    lines: list[str] = []
+    grades: dict[str, int] = {}
+    for t in tokens:
+        if t["verdict"] == "under-trained":
+            grades[t["grade"]] = grades.get(t["grade"], 0) + 1
+    shown = ", ".join(f"{k} {v}" for k, v in sorted(grades.items()))
+    b = ver.get("budget") or {}
+    if b and b["name"] != "requested":
+        what = "OK tokens" if b["name"] == "all" else "candidates"
+        lines.append(
+            f"  verification ({b['name']} budget, {b['ordering']} order): {b['under_trained']} under-trained among "
+            f"{b['verified']} of {b['listed']} {what} verified (max probability < {ver['threshold']:g})"
+            f"{': ' + shown if shown and not ver.get('recall') else ''}"
+        )
+        lines.append(f"    stopped: {b['stop_reason']}")
+        if b["unverified"]:
+            lines.append(f"    {b['unverified']} {what} left unverified (--budget full verifies them all)")
+    else:
+        lines.append(
+            f"  verification: {ver['under_trained']} of {ver['verified']} tokens under-trained "
+            f"(max probability < {ver['threshold']:g}){': ' + shown if shown else ''}"
+        )
+    r = ver.get("recall")
+    if r:
+        lo, hi = r["missed_interval"]
+        rlo, rhi = r["recall_interval"]
+        recall = "n/a" if r["estimated_recall"] is None else f"{r['estimated_recall']:.3f} ({rlo:.3f}-{rhi:.3f})"
+        lines.append(
+            f"  recall sample: {r['sample_under_trained']} under-trained among {r['sampled']} of the "
+            f"{r['population']} unverified OK tokens (seed {r['seed']})"
+        )
+        lines.append(
+            f"    estimated under-trained tokens missed: {r['estimated_missed']:.1f} "
+            f"(95% CI {lo}-{hi}); estimated recall {recall}"
+        )
+    return lines

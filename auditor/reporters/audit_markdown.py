@@ -63,10 +63,11 @@ def render_audit_markdown(result: LintResult, *, max_rows: int = 200) -> str:
         out += [
             "## Verified under-trained tokens",
             "",
-            f"{len(under)} of {ver['verified']} candidates: the model's highest probability of repeating the "
+            f"{len(under)} of {ver['verified']} tokens verified: the model's highest probability of repeating the "
             f"token stays below {ver['threshold']:g} over three prompts and three greedy steps.",
             "",
         ]
+        out += _budget_lines(ver)
         if under:
             out += ["| id | token | category | indicator | max prob | grade |", "|---:|---|---|---:|---:|---|"]
             for t in under[:max_rows]:
@@ -108,3 +109,28 @@ def render_audit_markdown(result: LintResult, *, max_rows: int = 200) -> str:
     for note in m.get("notes", []):
         out.append(f"\nNote: {note}")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _budget_lines(ver: dict[str, Any]) -> list[str]:
+    """How much was verified, why it stopped, and the recall estimate when sampled."""
+    out: list[str] = []
+    b = ver.get("budget") or {}
+    if b and b["name"] != "requested":
+        what = "OK tokens" if b["name"] == "all" else "candidates"
+        out += [
+            f"Budget: **{b['name']}**, {b['ordering']} order. Verified {b['verified']} of {b['listed']} {what} "
+            f"({b['unverified']} left unverified); {b['under_trained']} under-trained. Stopped: {b['stop_reason']}.",
+            "",
+        ]
+    r = ver.get("recall")
+    if r:
+        lo, hi = r["missed_interval"]
+        rlo, rhi = r["recall_interval"]
+        recall = "n/a" if r["estimated_recall"] is None else f"{r['estimated_recall']:.3f} (95% CI {rlo:.3f}–{rhi:.3f})"
+        out += [
+            f"Recall sample: {r['sample_under_trained']} under-trained among {r['sampled']} of the {r['population']} "
+            f"unverified OK tokens (uniform, seed {r['seed']}). Estimated under-trained tokens missed: "
+            f"{r['estimated_missed']:.1f} (95% CI {lo}–{hi}, {r['interval_method']}); estimated recall {recall}.",
+            "",
+        ]
+    return out
