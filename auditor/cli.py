@@ -532,14 +532,16 @@ def audit(
     ] = 16,
     stop_ratio: Annotated[
         float,
-        typer.Option("--stop-ratio", metavar="R", help="Adaptive budget: the window grows to R x the candidates verified."),
+        typer.Option(
+            "--stop-ratio", metavar="R", help="Adaptive budget: the window grows to R x the candidates verified (0-0.95)."
+        ),
     ] = 0.5,
     order: Annotated[Order, typer.Option("--order", help="Verification order of the candidates.")] = Order.indicator,
     sample: Annotated[
         int,
         typer.Option("--sample", min=0, metavar="N", help="Verify N random unverified OK tokens to estimate recall."),
     ] = 0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the recall sample.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the recall sample.")] = 0,
     select: Annotated[
         Optional[list[str]], typer.Option("--select", metavar="RULES", help="Rules to run (default: the model rules, M).")
     ] = None,

@@ -17,10 +17,17 @@ from typing import Any, Mapping
 from auditor.errors import UserError
 from auditor.escape import escape_bytes, escape_text
 from auditor.model.embeddings import ModelEmbeddings
-from auditor.model.indicators import IndicatorOptions, Indicators, SpecialRoles, compute_indicators, zero_rows
+from auditor.model.indicators import (
+    IndicatorOptions,
+    Indicators,
+    SpecialRoles,
+    compute_indicators,
+    zero_rows,
+)
 
 # model_options keys read here (the CLI fills them): indicator options (see IndicatorOptions),
-# device, dtype, batch_size, verify_threshold.
+# device, dtype, batch_size, exact, verify_threshold, verify_tokens, and the budget's:
+# budget, stop_window, stop_ratio, order, sample, seed.
 
 
 @dataclass(frozen=True)
@@ -316,7 +323,8 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
         if mo.get("verify_required", False):
             raise
         return VerificationAnalysis(False, None, (), threshold, skipped=str(exc))
-    store.progress(f"verifying up to {len(ordered)} candidates on {device} ({budget} budget)")
+    what = "OK tokens" if budget == "all" else "candidates" if budget != "requested" else "tokens"
+    store.progress(f"verifying up to {len(ordered)} {what} on {device} ({budget} budget)")
     outcome = run_budget(
         verifier.verify_batch,
         ordered,

@@ -178,6 +178,10 @@ def _check_verification_options(request: AuditRequest) -> None:
         raise UserError("--sample estimates what the candidates miss: it does not combine with --verify-ids")
     if request.sample and not request.verify:
         raise UserError("--sample verifies tokens by prompting: it needs --verify")
+    if request.sample and request.budget == "all":
+        raise UserError("--budget all verifies every OK token: there is nothing left to sample (drop --sample)")
+    if not 0 <= request.seed < 2**64:
+        raise UserError(f"--seed {request.seed}: must be between 0 and 2**64 - 1")
 
 
 def verification_failure(result: LintResult) -> str | None:

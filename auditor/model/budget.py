@@ -2,7 +2,7 @@
 
 Verifying a fixed 2% of the vocabulary (method.md §3) spends most of its time on
 ordinary tokens: the under-trained ones cluster at the head of the indicator order
-(SmolLM2-135M: 27 of its 28 among the first 30 of 979 candidates). The adaptive budget
+(SmolLM2-135M: 27 of its 28 among the first 30 of 977 candidates). The adaptive budget
 verifies candidates in order and stops when the recent ones stop yielding:
 
     stop once the last W candidates verified hold no under-trained token, where
@@ -24,8 +24,9 @@ depend on the batch size.
 
 from __future__ import annotations
 
-import math
+import functools
 import time
+from fractions import Fraction
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -34,6 +35,7 @@ from auditor.errors import UserError
 BUDGETS = ("adaptive", "full", "all")
 DEFAULT_MIN_WINDOW = 16
 DEFAULT_RATIO = 0.5
+MAX_RATIO = 0.95  # beyond, the window is nearly everything verified: use --budget full
 
 
 @dataclass(frozen=True)
@@ -46,22 +48,30 @@ class StopRule:
     def validate(self) -> None:
         if self.min_window < 1:
             raise UserError(f"--stop-window {self.min_window}: must be at least 1")
-        if not 0.0 <= self.ratio < 1.0:
-            raise UserError(f"--stop-ratio {self.ratio:g}: must be in [0, 1)")
+        if not 0.0 <= self.ratio <= MAX_RATIO:  # also refuses NaN
+            raise UserError(f"--stop-ratio {self.ratio:g}: must be between 0 and {MAX_RATIO:g}")
+
+    @functools.cached_property
+    def _fraction(self) -> Fraction:
+        """The ratio as an exact fraction: the window is computed in integers, no rounding."""
+        return Fraction(self.ratio).limit_denominator(1_000_000)
 
     def window(self, verified: int) -> int:
-        return max(self.min_window, math.ceil(self.ratio * verified - 1e-9))
+        f = self._fraction
+        return max(self.min_window, -((-f.numerator * verified) // f.denominator))  # ceil
 
     def met(self, verified: int, streak: int) -> bool:
         """`streak`: verdicts since the last under-trained one (all of them if none yet)."""
         return streak >= self.window(verified)
 
     def needed(self, verified: int, streak: int) -> int:
-        """The fewest more candidates that could meet the rule (if none of them is a hit)."""
-        t = 0
-        while not self.met(verified + t, streak + t):
-            t += 1
-        return t
+        """The fewest more candidates that could meet the rule (if none of them is a hit):
+        streak + t >= ratio x (verified + t)  <=>  t >= (ratio x verified - streak) / (1 - ratio),
+        solved exactly in integers."""
+        f = self._fraction
+        num, den = f.numerator, f.denominator
+        by_ratio = -((-(num * verified - den * streak)) // (den - num))  # ceil
+        return max(0, self.min_window - streak, by_ratio)
 
     def describe(self) -> str:
         return (

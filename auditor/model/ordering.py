@@ -7,7 +7,7 @@ yielding, so an order that puts the under-trained tokens first verifies fewer.
 - `roles-last`: the same, with the special tokens the model gives a job (BOS/EOS/PAD
   ids, role texts, pieces its chat template writes) moved after the others. An instruct
   model is trained on its chat tokens, yet they sit low on the indicator (SmolLM2-135M-
-  Instruct: `<|im_start|>` and `<|im_end|>` are candidates 25 and 27 of 979, both
+  Instruct: `<|im_start|>` and `<|im_end|>` are candidates 25 and 27 of 977, both
   repeated with probability 0.21), so they cost verification at the head of the list.
   Not the default: in a *base* model shipped with an instruct chat template the chat
   tokens can be the untrained ones (Llama 3 base), and the adaptive budget might stop

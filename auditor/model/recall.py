@@ -4,7 +4,7 @@ The candidates are a guess: under-trained tokens whose indicator is not low enou
 never verified, and nothing in the method says how many there are. `--sample N`
 verifies N of the OK tokens the budget left unverified (outside the candidate list, and
 for the adaptive budget also the list's unverified tail), drawn uniformly without
-replacement with a fixed seed. If k of the n sampled tokens are under-trained, the
+replacement with a fixed seed (`draw_sample`). If k of the n sampled tokens are under-trained, the
 number K of under-trained tokens among all M unverified ones is estimated as k·M/n,
 with an exact 95% interval from the hypergeometric distribution (sampling without
 replacement from a finite population): the finite-population form of Clopper–Pearson.
@@ -15,6 +15,8 @@ for the F under-trained tokens it found, with the interval carried through.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -39,12 +41,12 @@ def _pmf_terms(xs: range, population: int, successes: int, draws: int) -> float:
 
 def hypergeom_cdf(k: int, population: int, successes: int, draws: int) -> float:
     """P(X <= k) for X ~ Hypergeometric(population M, successes K, draws n)."""
-    return min(1.0, _pmf_terms(range(0, k + 1), population, successes, draws))
+    return min(1.0, _pmf_terms(range(k + 1), population, successes, draws))
 
 
 def hypergeom_sf(k: int, population: int, successes: int, draws: int) -> float:
     """P(X >= k)."""
-    return min(1.0, _pmf_terms(range(k, draws + 1), population, successes, draws))
+    return min(1.0, _pmf_terms(range(k, min(draws, successes) + 1), population, successes, draws))
 
 
 def hypergeom_interval(k: int, n: int, population: int, confidence: float = CONFIDENCE) -> tuple[int, int]:
@@ -95,7 +97,7 @@ class RecallEstimate:
         """Estimated under-trained tokens among the unverified ones (k·M/n)."""
         return self.hits * self.population / self.sampled if self.sampled else 0.0
 
-    @property
+    @functools.cached_property
     def missed_interval(self) -> tuple[int, int]:
         if self.sampled == 0:
             return 0, self.population
@@ -138,14 +140,21 @@ def _round(x: float | None) -> float | None:
 
 def draw_sample(population: Sequence[int], size: int, seed: int) -> list[int]:
     """`size` ids drawn uniformly without replacement (all of them if fewer), sorted.
-    Deterministic: the same population, size and seed give the same ids on any machine."""
-    import numpy as np
 
+    Each id is ranked by a hash of (seed, id) and the lowest `size` are kept: a uniformly
+    random subset that depends on nothing but the ids, the size and the seed, so the same
+    sample comes back on any machine and any numpy version.
+    """
     if size < 0:
         raise UserError(f"--sample {size}: must be 0 or more")
-    pool = sorted(int(i) for i in population)
+    if not 0 <= seed < 2**64:
+        raise UserError(f"--seed {seed}: must be between 0 and 2**64 - 1")
+    pool = sorted({int(i) for i in population})
     if size >= len(pool):
         return pool
-    rng = np.random.Generator(np.random.PCG64(seed))
-    picked = rng.choice(len(pool), size=size, replace=False)
-    return sorted(pool[int(i)] for i in picked)
+    salt = seed.to_bytes(8, "little", signed=False)
+
+    def rank(i: int) -> bytes:
+        return hashlib.blake2b(i.to_bytes(8, "little", signed=True), digest_size=16, key=salt).digest()
+
+    return sorted(sorted(pool, key=rank)[:size])

@@ -242,6 +242,27 @@ def model_identity(model_path: str | os.PathLike[str]) -> list[list[Any]]:
     return out
 
 
+def _silence_progress_bars() -> None:
+    """transformers' own tqdm bars (loading weights, de-quantising GGUF) would bypass
+    --quiet / --no-progress; tokaudit reports its own progress."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - older transformers
+        pass
+    try:  # the GGUF converter calls tqdm directly
+        import functools
+
+        import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+        bar = getattr(gguf_utils, "tqdm", None)
+        if bar is not None and not isinstance(bar, functools.partial):
+            gguf_utils.tqdm = functools.partial(bar, disable=True)
+    except ImportError:  # no gguf support in this transformers: nothing to silence
+        pass
+
+
 def load_causal_lm(model_path: str | os.PathLike[str], device: str, dtype: str) -> Any:
     """A transformers causal LM from a local folder or GGUF file, never with remote code."""
     torch = _torch()
@@ -264,6 +285,7 @@ def load_causal_lm(model_path: str | os.PathLike[str], device: str, dtype: str) 
                 raise InputError(path, "verification needs a transformers model folder or a GGUF file")
         source = str(path.parent)
         kwargs["gguf_file"] = path.name
+    _silence_progress_bars()
     try:
         model, info = AutoModelForCausalLM.from_pretrained(source, output_loading_info=True, **kwargs)
     except ImportError as exc:

@@ -87,7 +87,8 @@ def render_audit_text(result: LintResult, *, fail_on: str = "error", top: int = 
                         extra = f"  max_prob {t['max_prob']:.2e}  {t['verdict']}"
                     lines.append(f'    {t["token_id"]:>7} "{shown}"  {t["indicator"]:.4g}{extra}')
         lines.append("")
-    return "\n".join(lines) + render_text(result, fail_on=fail_on)
+    summarised = ("embeddings", "indicators", "verification") if m is not None else ()
+    return "\n".join(lines) + render_text(result, fail_on=fail_on, skip_sections=summarised)
 
 
 def verification_lines(ver: dict[str, Any], tokens: list[dict[str, Any]]) -> list[str]:
@@ -123,8 +124,9 @@ def verification_lines(ver: dict[str, Any], tokens: list[dict[str, Any]]) -> lis
             f"  recall sample: {r['sample_under_trained']} under-trained among {r['sampled']} of the "
             f"{r['population']} unverified OK tokens (seed {r['seed']})"
         )
+        found = f", {r['sample_under_trained']} of them now found by the sample" if r["sample_under_trained"] else ""
         lines.append(
-            f"    estimated under-trained tokens missed: {r['estimated_missed']:.1f} "
-            f"(95% CI {lo}-{hi}); estimated recall {recall}"
+            f"    estimated under-trained tokens the budget missed: {r['estimated_missed']:.1f} "
+            f"(95% CI {lo}-{hi}{found}); estimated recall of the budget {recall}"
         )
     return lines

@@ -129,8 +129,9 @@ def _budget_lines(ver: dict[str, Any]) -> list[str]:
         recall = "n/a" if r["estimated_recall"] is None else f"{r['estimated_recall']:.3f} (95% CI {rlo:.3f}–{rhi:.3f})"
         out += [
             f"Recall sample: {r['sample_under_trained']} under-trained among {r['sampled']} of the {r['population']} "
-            f"unverified OK tokens (uniform, seed {r['seed']}). Estimated under-trained tokens missed: "
-            f"{r['estimated_missed']:.1f} (95% CI {lo}–{hi}, {r['interval_method']}); estimated recall {recall}.",
+            f"unverified OK tokens (uniform, seed {r['seed']}). Estimated under-trained tokens the budget missed "
+            f"(the sample's finds included): "
+            f"{r['estimated_missed']:.1f} (95% CI {lo}–{hi}, {r['interval_method']}); estimated recall of the budget {recall}.",
             "",
         ]
     return out

@@ -61,7 +61,15 @@ def _breakdown(items: list[Any]) -> str | None:
     return None
 
 
-def render_text(result: LintResult, *, fail_on: str = "error", max_per_rule: int = 10, color: bool = False) -> str:
+def render_text(
+    result: LintResult,
+    *,
+    fail_on: str = "error",
+    max_per_rule: int = 10,
+    color: bool = False,
+    skip_sections: tuple[str, ...] = (),
+) -> str:
+    """`skip_sections`: report sections a caller has already summarised (the audit's model)."""
     paint = _painter(color)
     lines: list[str] = []
     by_artifact = {a: list(g) for a, g in groupby(result.findings, key=lambda f: f.artifact)}
@@ -75,6 +83,8 @@ def render_text(result: LintResult, *, fail_on: str = "error", max_per_rule: int
             cats = " · ".join(f"{k} {v}" for k, v in art.categories.items() if v)
             lines.append(f"  categories:   {cats or 'none'}")
         for name, section in sorted(art.sections.items()):
+            if name in skip_sections:
+                continue
             lines.append(f"  {name}: {_section_summary(section)}")
         for note in art.notes:
             lines.append(f"  note: {note}")

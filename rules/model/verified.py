@@ -16,7 +16,10 @@ class VerifiedUnderTrained(Rule):
     the candidate substituted at the id level, three greedy steps) and flags the
     candidates whose highest probability over all steps and prompts stays below
     0.01 (Land & Bartolo 2024, §3). The grade says how sure: strong-verified below
-    0.001, weak-verified below 0.01. Runs with `tokaudit audit --verify`.
+    0.001, weak-verified below 0.01. Runs with `tokaudit audit --verify`; by default
+    the candidates are verified in indicator order until recent ones stop yielding
+    (`--budget full` verifies all of them), and tokens found by the recall sample
+    (`--sample N`) are flagged too.
 
     ## Why it matters
     The model cannot even repeat the token when told to: it has no usable
@@ -51,8 +54,9 @@ class VerifiedUnderTrained(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         ver = ctx.analysis("verification")
         for r in ver.under_trained():
+            how = "; found by the recall sample, outside the verified candidates" if r.token_id in ver.sampled_ids else ""
             yield ctx.finding(
-                f"the model cannot repeat it: max probability {r.max_prob:.2e} < {ver.threshold:g} ({r.grade})",
+                f"the model cannot repeat it: max probability {r.max_prob:.2e} < {ver.threshold:g} ({r.grade}){how}",
                 token_id=r.token_id,
                 max_prob=float(f"{r.max_prob:.7g}"),
                 grade=r.grade,
