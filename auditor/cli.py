@@ -571,6 +571,7 @@ def audit(
             AuditRequest,
             check_output_paths,
             default_cache_dir,
+            ignored_options,
             parse_ids,
             run_audit,
             verification_failure,
@@ -605,6 +606,9 @@ def audit(
             cache_dir=None if no_cache else str(cache_dir or default_cache_dir()),
         )
         check_output_paths([output, markdown])
+        if not quiet:
+            for why in ignored_options(request):
+                typer.echo(f"tokaudit: warning: {why}", err=True)
         with _progress(_progress_wanted(quiet, no_progress)) as say:
             result = run_audit(request, [cls() for cls in selection.rules], progress=say)
         _write_audit_outputs(result, output_format.value, output, markdown, plots, fail_on.value)

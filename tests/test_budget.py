@@ -356,3 +356,17 @@ def test_cli_budget_options_and_deterministic_report(planted, tmp_path):
 def test_bad_budget_options_exit_2_before_loading(args, message):
     res = CliRunner().invoke(app, ["audit", str(TINY), "--no-progress", "--no-cache", *args])
     assert res.exit_code == 2 and message in res.output
+
+
+def test_options_a_run_ignores_are_warned_about():
+    from auditor.model.audit import AuditRequest, ignored_options
+
+    def warned(**kw) -> str:
+        return " ".join(ignored_options(AuditRequest(model="m", **kw)))
+
+    assert warned(verify=True) == "" and warned(verify=True, budget="full") == ""
+    assert "adaptive budget" in warned(verify=True, budget="full", stop_window=8)
+    assert "without --verify" in warned(order="roles-last")
+    assert "--verify-ids verifies the ids given" in warned(verify=True, verify_ids=(1,), order="roles-last")
+    res = CliRunner().invoke(app, ["audit", str(TINY), "--no-progress", "--no-cache", "--order", "roles-last"])
+    assert res.exit_code == 0 and "warning: --budget, --order and --stop-* apply to verification" in res.output

@@ -184,6 +184,19 @@ def _check_verification_options(request: AuditRequest) -> None:
         raise UserError(f"--seed {request.seed}: must be between 0 and 2**64 - 1")
 
 
+def ignored_options(request: AuditRequest) -> list[str]:
+    """Options given that this run will not use (warned about, not refused)."""
+    stop_given = (request.stop_window, request.stop_ratio) != (16, 0.5)
+    out = []
+    if request.verify_ids and (stop_given or request.order != "indicator" or request.budget != "adaptive"):
+        out.append("--budget, --order and --stop-* choose among the candidates: --verify-ids verifies the ids given")
+    elif request.budget != "adaptive" and stop_given:
+        out.append(f"--stop-window/--stop-ratio apply to the adaptive budget, not to --budget {request.budget}")
+    if not request.verify and (stop_given or request.order != "indicator" or request.budget != "adaptive"):
+        out.append("--budget, --order and --stop-* apply to verification: they do nothing without --verify")
+    return out
+
+
 def verification_failure(result: LintResult) -> str | None:
     """Why the verification that was asked for did not run (None when it ran or was not asked)."""
     ver = (result.artifacts[0].sections if result.artifacts else {}).get("verification")
