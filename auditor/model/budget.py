@@ -144,7 +144,10 @@ def run_budget(
         if not ids:
             reason = "nothing to verify"
         elif budget == "adaptive" and not rule.met(len(results), streak):
-            reason = "candidate list exhausted before the stopping rule was met"
+            reason = (
+                "candidate list exhausted before the stopping rule was met "
+                "(finds came close to its end: a longer list, --candidates-percent, may hold more)"
+            )
     return BudgetOutcome(
         budget=budget,
         results=tuple(results),
