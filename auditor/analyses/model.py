@@ -257,7 +257,7 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
     """
     import time
 
-    from auditor.model.budget import StopRule, run_budget
+    from auditor.model.budget import BUDGETS, StopRule, run_budget
     from auditor.model.ordering import order_candidates
     from auditor.model.recall import RecallEstimate, draw_sample
 
@@ -277,8 +277,6 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
         raise UserError("--sample estimates what the candidates miss: it does not combine with --verify-ids")
     if sample_size < 0:
         raise UserError(f"--sample {sample_size}: must be 0 or more")
-    from auditor.model.budget import BUDGETS
-
     if budget not in BUDGETS:
         raise UserError(f"--budget {budget!r}: choose one of {', '.join(BUDGETS)}")
     ok_ids = _ok_ids_in_indicator_order(ind)
