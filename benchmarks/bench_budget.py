@@ -70,25 +70,32 @@ def replay(order: list[int], under: set[int], min_window: int, ratio: float) -> 
     return {"stop": out.verified, "found": found, "need95": need95, "need100": pos[-1] if pos else 0}
 
 
-def orderings(model: str, report: dict) -> dict[str, list[int]]:
-    """The candidate list in each ordering (the list itself is the same for all)."""
-    import numpy as np
+def listed_in_order(model: str, report: dict):
+    """(view, indicator analysis, the report's candidate list in exact indicator order).
 
+    The store's candidates are in exact order (the report rounds the values), and every
+    candidate list (2%, 12%...) is a prefix of the OK tokens in that order."""
     from auditor.analyses import AnalysisStore
     from auditor.inputs import RunInputs
     from auditor.loaders import load_tokenizer
     from auditor.model.audit import tokenizer_path
-    from auditor.model.indicators import SpecialRoles, row_norms
-    from auditor.model.ordering import order_candidates
 
     view = load_tokenizer(tokenizer_path(model, None))
     listed = {t["token_id"] for t in report["tokens"] if t["candidate"]}
-    # The store's candidates are in exact indicator order (the report rounds the values);
-    # every candidate list (2%, 12%...) is a prefix of the OK tokens in that order.
-    everything = AnalysisStore(view, RunInputs(model=model, model_options={"candidates_percent": 100.0}))
-    ind = everything.get("indicators")
+    ind = AnalysisStore(view, RunInputs(model=model, model_options={"candidates_percent": 100.0})).get("indicators")
     cands = [i for i in ind.candidates if i in listed]
     assert len(cands) == len(listed)
+    return view, ind, cands
+
+
+def orderings(model: str, report: dict) -> dict[str, list[int]]:
+    """The candidate list in each ordering (the list itself is the same for all)."""
+    import numpy as np
+
+    from auditor.model.indicators import SpecialRoles, row_norms
+    from auditor.model.ordering import order_candidates
+
+    view, ind, cands = listed_in_order(model, report)
     e = ind.embeddings.embeddings
     roles = SpecialRoles(ids=e.role_ids, texts=e.role_texts, chat_template=e.chat_template)
     norms = row_norms(e.input)[cands]
@@ -106,17 +113,10 @@ def orderings(model: str, report: dict) -> dict[str, list[int]]:
 
 def in_process(model: str, device: str, report: dict) -> None:
     """Verification time alone: both budgets on one loaded model (no cache), adaptive first."""
-    from auditor.analyses import AnalysisStore
-    from auditor.inputs import RunInputs
-    from auditor.loaders import load_tokenizer
-    from auditor.model.audit import tokenizer_path
     from auditor.model.budget import StopRule, run_budget
     from auditor.model.verify import Verifier, VerifyOptions
 
-    view = load_tokenizer(tokenizer_path(model, None))
-    listed = {t["token_id"] for t in report["tokens"] if t["candidate"]}
-    store = AnalysisStore(view, RunInputs(model=model, model_options={"candidates_percent": 100.0}))
-    order = [i for i in store.get("indicators").candidates if i in listed]
+    view, _ind, order = listed_in_order(model, report)
     verifier = Verifier(model, view, VerifyOptions(device=device))
     verifier.verify_batch(order[:16])  # warm-up, then a fresh verifier on the same model (no cache)
     out = {}

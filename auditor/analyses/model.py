@@ -257,7 +257,7 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
     """
     import time
 
-    from auditor.model.budget import BUDGETS, StopRule, run_budget
+    from auditor.model.budget import DEFAULT_MIN_WINDOW, DEFAULT_RATIO, check_options, run_budget
     from auditor.model.ordering import order_candidates
     from auditor.model.recall import RecallEstimate, draw_sample
 
@@ -267,18 +267,19 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
         return VerificationAnalysis(False, None, (), threshold, skipped="verification was not asked for (--verify)")
     ind = store.get("indicators")
     budget = str(mo.get("budget", "adaptive"))
-    rule = StopRule(int(mo.get("stop_window", StopRule.min_window)), float(mo.get("stop_ratio", StopRule.ratio)))
-    rule.validate()
     ordering = str(mo.get("order", "indicator"))
     sample_size = int(mo.get("sample") or 0)
     seed = int(mo.get("seed", 0))
     chosen = _chosen_ids(store.view, mo.get("verify_tokens"))
-    if chosen and sample_size:
-        raise UserError("--sample estimates what the candidates miss: it does not combine with --verify-ids")
-    if sample_size < 0:
-        raise UserError(f"--sample {sample_size}: must be 0 or more")
-    if budget not in BUDGETS:
-        raise UserError(f"--budget {budget!r}: choose one of {', '.join(BUDGETS)}")
+    rule = check_options(
+        budget,
+        ordering,
+        int(mo.get("stop_window", DEFAULT_MIN_WINDOW)),
+        float(mo.get("stop_ratio", DEFAULT_RATIO)),
+        sample_size,
+        seed,
+        verify_ids=bool(chosen),
+    )
     ok_ids = _ok_ids_in_indicator_order(ind)
     if chosen:
         budget, listed = "requested", chosen

@@ -163,25 +163,18 @@ def run_audit(
 
 
 def _check_verification_options(request: AuditRequest) -> None:
-    """Budget, ordering and sample options that cannot work, refused before anything loads."""
-    from auditor.model.budget import BUDGETS, StopRule
-    from auditor.model.ordering import ORDERINGS
+    from auditor.model.budget import check_options
 
-    if request.budget not in BUDGETS:
-        raise UserError(f"--budget {request.budget!r}: choose one of {', '.join(BUDGETS)}")
-    if request.order not in ORDERINGS:
-        raise UserError(f"--order {request.order!r}: choose one of {', '.join(ORDERINGS)}")
-    StopRule(request.stop_window, request.stop_ratio).validate()
-    if request.sample < 0:
-        raise UserError(f"--sample {request.sample}: must be 0 or more")
-    if request.sample and request.verify_ids:
-        raise UserError("--sample estimates what the candidates miss: it does not combine with --verify-ids")
-    if request.sample and not request.verify:
-        raise UserError("--sample verifies tokens by prompting: it needs --verify")
-    if request.sample and request.budget == "all":
-        raise UserError("--budget all verifies every OK token: there is nothing left to sample (drop --sample)")
-    if not 0 <= request.seed < 2**64:
-        raise UserError(f"--seed {request.seed}: must be between 0 and 2**64 - 1")
+    check_options(
+        request.budget,
+        request.order,
+        request.stop_window,
+        request.stop_ratio,
+        request.sample,
+        request.seed,
+        verify=request.verify,
+        verify_ids=bool(request.verify_ids),
+    )
 
 
 def ignored_options(request: AuditRequest) -> list[str]:

@@ -80,6 +80,40 @@ class StopRule:
         )
 
 
+def check_options(
+    budget: str,
+    order: str,
+    stop_window: int,
+    stop_ratio: float,
+    sample: int,
+    seed: int,
+    *,
+    verify: bool = True,
+    verify_ids: bool = False,
+) -> StopRule:
+    """Refuse budget, ordering and sample options that cannot work, before anything loads
+    (the CLI's request and the verification analysis both ask); the stopping rule."""
+    from auditor.model.ordering import ORDERINGS
+
+    if budget not in BUDGETS:
+        raise UserError(f"--budget {budget!r}: choose one of {', '.join(BUDGETS)}")
+    if order not in ORDERINGS:
+        raise UserError(f"--order {order!r}: choose one of {', '.join(ORDERINGS)}")
+    rule = StopRule(stop_window, stop_ratio)
+    rule.validate()
+    if sample < 0:
+        raise UserError(f"--sample {sample}: must be 0 or more")
+    if sample and verify_ids:
+        raise UserError("--sample estimates what the candidates miss: it does not combine with --verify-ids")
+    if sample and not verify:
+        raise UserError("--sample verifies tokens by prompting: it needs --verify")
+    if sample and budget == "all":
+        raise UserError("--budget all verifies every OK token: there is nothing left to sample (drop --sample)")
+    if not 0 <= seed < 2**64:
+        raise UserError(f"--seed {seed}: must be between 0 and 2**64 - 1")
+    return rule
+
+
 @dataclass(frozen=True)
 class BudgetOutcome:
     """What a budgeted verification did: results in verification order, and why it ended."""

@@ -101,7 +101,7 @@ def verification_lines(ver: dict[str, Any], tokens: list[dict[str, Any]]) -> lis
     shown = ", ".join(f"{k} {v}" for k, v in sorted(grades.items()))
     b = ver.get("budget") or {}
     if b and b["name"] != "requested":
-        what = "OK tokens" if b["name"] == "all" else "candidates"
+        what = listed_noun(b)
         lines.append(
             f"  verification ({b['name']} budget, {b['ordering']} order): {b['under_trained']} under-trained among "
             f"{b['verified']} of {b['listed']} {what} verified (max probability < {ver['threshold']:g})"
@@ -117,16 +117,26 @@ def verification_lines(ver: dict[str, Any], tokens: list[dict[str, Any]]) -> lis
         )
     r = ver.get("recall")
     if r:
-        lo, hi = r["missed_interval"]
-        rlo, rhi = r["recall_interval"]
-        recall = "n/a" if r["estimated_recall"] is None else f"{r['estimated_recall']:.3f} ({rlo:.3f}-{rhi:.3f})"
+        missed, recall = recall_figures(r)
         lines.append(
             f"  recall sample: {r['sample_under_trained']} under-trained among {r['sampled']} of the "
             f"{r['population']} unverified OK tokens (seed {r['seed']})"
         )
-        found = f", {r['sample_under_trained']} of them now found by the sample" if r["sample_under_trained"] else ""
-        lines.append(
-            f"    estimated under-trained tokens the budget missed: {r['estimated_missed']:.1f} "
-            f"(95% CI {lo}-{hi}{found}); estimated recall of the budget {recall}"
-        )
+        found = f"; {r['sample_under_trained']} of them now found by the sample" if r["sample_under_trained"] else ""
+        lines.append(f"    estimated under-trained tokens the budget missed: {missed}{found}")
+        lines.append(f"    estimated recall of the budget: {recall}")
     return lines
+
+
+def listed_noun(budget: dict[str, Any]) -> str:
+    """What a budget's list holds: candidates, or (for `--budget all`) OK tokens."""
+    return "OK tokens" if budget["name"] == "all" else "candidates"
+
+
+def recall_figures(r: dict[str, Any]) -> tuple[str, str]:
+    """The recall section's two estimates with their 95% intervals, as text and Markdown show them."""
+    lo, hi = r["missed_interval"]
+    rlo, rhi = r["recall_interval"]
+    missed = f"{r['estimated_missed']:.1f} (95% CI {lo}–{hi})"
+    recall = "n/a" if r["estimated_recall"] is None else f"{r['estimated_recall']:.3f} (95% CI {rlo:.3f}–{rhi:.3f})"
+    return missed, recall

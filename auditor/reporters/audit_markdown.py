@@ -113,25 +113,25 @@ def render_audit_markdown(result: LintResult, *, max_rows: int = 200) -> str:
 
 def _budget_lines(ver: dict[str, Any]) -> list[str]:
     """How much was verified, why it stopped, and the recall estimate when sampled."""
+    from auditor.reporters.audit import listed_noun, recall_figures
+
     out: list[str] = []
     b = ver.get("budget") or {}
     if b and b["name"] != "requested":
-        what = "OK tokens" if b["name"] == "all" else "candidates"
         out += [
-            f"Budget: **{b['name']}**, {b['ordering']} order. Verified {b['verified']} of {b['listed']} {what} "
-            f"({b['unverified']} left unverified); {b['under_trained']} under-trained. Stopped: {b['stop_reason']}.",
+            f"Budget: **{b['name']}**, {b['ordering']} order. Verified {b['verified']} of {b['listed']} "
+            f"{listed_noun(b)} ({b['unverified']} left unverified); {b['under_trained']} under-trained. "
+            f"Stopped: {b['stop_reason']}.",
             "",
         ]
     r = ver.get("recall")
     if r:
-        lo, hi = r["missed_interval"]
-        rlo, rhi = r["recall_interval"]
-        recall = "n/a" if r["estimated_recall"] is None else f"{r['estimated_recall']:.3f} (95% CI {rlo:.3f}–{rhi:.3f})"
+        missed, recall = recall_figures(r)
         out += [
             f"Recall sample: {r['sample_under_trained']} under-trained among {r['sampled']} of the {r['population']} "
             f"unverified OK tokens (uniform, seed {r['seed']}). Estimated under-trained tokens the budget missed "
-            f"(the sample's finds included): "
-            f"{r['estimated_missed']:.1f} (95% CI {lo}–{hi}, {r['interval_method']}); estimated recall of the budget {recall}.",
+            f"(the sample's finds included): {missed} ({r['interval_method']}); estimated recall of the budget "
+            f"{recall}.",
             "",
         ]
     return out
