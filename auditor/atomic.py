@@ -37,3 +37,8 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """`write_bytes_atomic` of the text's UTF-8."""
+    write_bytes_atomic(path, text.encode("utf-8"))

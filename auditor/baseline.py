@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import UserError
-from auditor.findings import Finding
+from auditor.core import BaselineOutcome, Finding, UserError
 
 FORMAT = 1
 
@@ -53,19 +52,8 @@ def artifact_id(artifact: str, base: Path) -> str:
         return p.replace(os.sep, "/")
 
 
-@dataclass(frozen=True)
-class BaselineOutcome:
-    path: str
-    new: int
-    baselined: int
-    stale: tuple[dict[str, Any], ...]  # entries no finding matched any more
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.path, "new": self.new, "baselined": self.baselined, "stale": list(self.stale)}
-
-
 def write_baseline(path: str | os.PathLike[str], findings: list[Finding]) -> None:
-    from auditor.reporters import write_atomic
+    from auditor.atomic import write_text_atomic
 
     base = Path(path).resolve().parent
     counts: Counter[tuple[str, str, str, str | None]] = Counter()
@@ -78,7 +66,7 @@ def write_baseline(path: str | os.PathLike[str], findings: list[Finding]) -> Non
     ]
     doc = {"tokaudit_baseline": FORMAT, "findings": entries}
     try:
-        write_atomic(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        write_text_atomic(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise UserError(f"{path}: cannot write the baseline ({exc.strerror})") from None
 

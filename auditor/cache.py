@@ -267,7 +267,7 @@ def clean_cache(directory: str | os.PathLike[str]) -> bool:
     except OSError:
         ours = False
     if not ours:
-        from auditor.errors import UserError
+        from auditor.core import UserError
 
         raise UserError(f"{d}: not a tokaudit cache directory (no CACHEDIR.TAG of tokaudit): not deleted")
     shutil.rmtree(d)

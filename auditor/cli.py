@@ -17,7 +17,7 @@ from typing import Annotated, Any, Iterator, Optional
 import typer
 
 from auditor import __version__
-from auditor.errors import UserError, first_line, is_error_or_panic
+from auditor.core import CorpusOptions, UserError, first_line, is_error_or_panic
 
 app = typer.Typer(
     name="tokaudit",
@@ -207,12 +207,11 @@ def lint(
     """Lint tokenizers: every selected rule on every artifact."""
     with _guard(debug):
         from auditor.config import CliSettings, config_for
-        from auditor.engine import failing
+        from auditor.core import RunInputs
         from auditor.loaders import LoadOptions
         from auditor.loaders.tiktoken_file import parse_special
         from auditor.reporters import render, write_atomic
         from auditor.run import lint_paths
-        from auditor.inputs import RunInputs
 
         cli = CliSettings(
             select=tuple(_split(select)) or None,
@@ -227,7 +226,7 @@ def lint(
         inputs = RunInputs(
             corpus=tuple(corpus or ()),
             model_corpus=tuple(model_corpus or ()),
-            corpus_options={"text_field": text_field, "doc_per_line": doc_per_line, "max_documents": max_documents},
+            corpus_options=CorpusOptions(text_field=text_field, doc_per_line=doc_per_line, max_documents=max_documents),
             lock=None if lock is None else str(lock),
         )
         with _progress(_progress_wanted(quiet, no_progress)) as say:
@@ -257,7 +256,7 @@ def lint(
         else:
             sys.stdout.write(report)
             sys.stdout.flush()
-        code = 1 if failing(result.findings, fail_level) and not exit_zero else 0
+        code = 1 if result.failing(fail_level) and not exit_zero else 0
     raise typer.Exit(code)
 
 
@@ -439,7 +438,7 @@ def diff_cmd(
     with _guard():
         from auditor.preprocessing.commands import run_diff
 
-        options = {"text_field": text_field, "doc_per_line": doc_per_line, "max_documents": max_documents}
+        options = CorpusOptions(text_field=text_field, doc_per_line=doc_per_line, max_documents=max_documents)
         report, identical = run_diff(a, b, output_format.value, tuple(corpus or ()), options)
         if output is not None:
             from auditor.reporters import write_atomic
@@ -566,7 +565,6 @@ def audit(
 ) -> None:
     """Audit a trained model for under-trained tokens: embedding indicators, then --verify by prompting."""
     with _guard(debug):
-        from auditor.engine import failing
         from auditor.model.audit import (
             AuditRequest,
             check_output_paths,
@@ -612,7 +610,7 @@ def audit(
         with _progress(_progress_wanted(quiet, no_progress)) as say:
             result = run_audit(request, [cls() for cls in selection.rules], progress=say)
         _write_audit_outputs(result, output_format.value, output, markdown, plots, fail_on.value)
-        code = 1 if failing(result.findings, fail_on.value) and not exit_zero else 0
+        code = 1 if result.failing(fail_on.value) and not exit_zero else 0
         why = verification_failure(result)
         if why is not None:  # the indicators are reported; what was asked for is not done
             typer.echo(f"tokaudit: error: verification did not run: {why}", err=True)
@@ -623,8 +621,8 @@ def audit(
 def _write_audit_outputs(
     result: Any, fmt: str, output: Optional[Path], markdown: Optional[Path], plots: Optional[Path], fail_on: str
 ) -> None:
-    from auditor.reporters.audit import audit_dict, render_audit_json, render_audit_text
     from auditor.reporters import write_atomic
+    from auditor.reporters.audit import audit_dict, render_audit_json, render_audit_text
 
     if fmt == "json":
         report = render_audit_json(result)

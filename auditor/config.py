@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from auditor.errors import UserError
-from auditor.findings import Finding, Severity
+from auditor.core import Finding, Severity, UserError
 from auditor.rulebase import Rule
 
 CONFIG_NAMES = ("tokaudit.toml", "pyproject.toml")

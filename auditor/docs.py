@@ -9,9 +9,9 @@ tests/test_docs.py fails when the committed file differs from what this generate
 from __future__ import annotations
 
 import json
-from html import escape
 import re
 import sys
+from html import escape
 from pathlib import Path
 
 DOCS_FILE = Path(__file__).resolve().parent.parent / "docs" / "rules.md"

@@ -7,62 +7,26 @@ findings -> reporters. The engine is the only place that knows all of them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from auditor.analyses import AnalysisStore
-from auditor.findings import Finding, Severity
-from auditor.inputs import RunInputs
+from auditor.core import (
+    ArtifactResult,
+    Finding,
+    LintResult,
+    RunInputs,
+    Severity,
+    TokenizerView,
+    artifact_name,
+)
 from auditor.loaders import LoadOptions, load_tokenizer
 from auditor.rulebase import Rule, RuleContext
+from auditor.store import AnalysisStore
 
 Progress = Callable[[str], None]
 
 
-@dataclass
-class ArtifactResult:
-    """What the report says about one artifact besides its findings."""
-
-    description: dict[str, Any]
-    categories: dict[str, int] | None = None
-    paper_counts: dict[str, int] | None = None
-    analyses: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    # Per-analysis report sections (corpus statistics, model summary...), by analysis name.
-    sections: dict[str, Any] = field(default_factory=dict)
-    # The rules that ran on this artifact (its configuration may differ from another's).
-    rules_run: list[str] = field(default_factory=list)
-    rules_skipped: dict[str, str] = field(default_factory=dict)  # selected for it but not runnable: why
-
-
-@dataclass
-class LintResult:
-    artifacts: list[ArtifactResult]
-    findings: list[Finding]
-    rules_run: list[str]
-    rules_skipped: dict[str, str]  # code -> why
-    suppressed: int = 0  # findings dropped by config allowlists / per-path ignores
-    baseline: Any = None  # auditor.baseline.BaselineOutcome once a baseline is applied
-
-    def severity_counts(self) -> dict[str, int]:
-        counts = {s.value: 0 for s in Severity}
-        for f in self.findings:
-            counts[f.severity.value] += 1
-        return counts
-
-
 # Drops a finding (config allowlist, per-path ignore): returns True to suppress.
 Suppress = Callable[[Finding], bool]
-
-
-def artifact_name(path: str | os.PathLike[str]) -> str:
-    """Stable identity of an artifact in reports: relative to the working directory when inside it."""
-    p = os.path.abspath(os.fspath(path))
-    try:
-        rel = os.path.relpath(p)
-    except ValueError:  # another drive on Windows
-        return p.replace(os.sep, "/")
-    return (p if rel.startswith("..") else rel).replace(os.sep, "/")
 
 
 def run_lint(
@@ -195,9 +159,9 @@ def _context_signature(path: str | os.PathLike[str], lock: str | None) -> list[A
     from pathlib import Path
 
     from auditor.cache import hash_files
+    from auditor.loaders.neighbours import JSON_FILES, TEXT_FILES
     from auditor.preprocessing.equivalence import sibling_files
     from auditor.preprocessing.lock import LOCK_NAME
-    from auditor.loaders.neighbours import JSON_FILES, TEXT_FILES
 
     p = Path(path)
     files: set[Path] = set()
@@ -294,11 +258,3 @@ def _load_outcome(cache: Any, key: str, name: str) -> tuple[ArtifactResult, list
         cache.misses += 1
         return None
     return result, findings
-
-
-def failing(findings: Iterable[Finding], fail_on: str) -> bool:
-    """True when a finding not in the baseline reaches the --fail-on level ('never' never fails)."""
-    if fail_on == "never":
-        return False
-    threshold = Severity(fail_on).rank
-    return any(f.severity.rank >= threshold for f in findings if not f.baselined)

@@ -10,7 +10,11 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from auditor.loaders.bytelevel import byte_to_char
-from auditor.loaders.hf_json import added_token_spec, bpe_model_spec, tokenizer_json_spec
+from auditor.loaders.hf_json import (
+    added_token_spec,
+    bpe_model_spec,
+    tokenizer_json_spec,
+)
 
 
 def _bl(text: str | bytes) -> str:

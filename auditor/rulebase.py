@@ -14,10 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator, Mapping, Union
 
-from auditor.errors import UserError
+from auditor.core import Finding, Severity, TokenizerView, UserError
 from auditor.escape import escape_bytes, escape_text
-from auditor.findings import Finding, Severity
-from auditor.loaders.view import TokenizerView
 
 CODE_RE = re.compile(r"^[A-Z][0-9]{3}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")

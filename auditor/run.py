@@ -11,10 +11,8 @@ import os
 from typing import Any, Callable, Sequence
 
 from auditor.config import CliSettings, FileConfig, config_for, rule_settings
-from auditor.engine import LintResult, Progress, artifact_name, run_lint
-from auditor.errors import UserError
-from auditor.findings import Finding
-from auditor.inputs import RunInputs
+from auditor.core import Finding, LintResult, RunInputs, UserError, artifact_name
+from auditor.engine import Progress, run_lint
 from auditor.loaders import LoadOptions
 
 

@@ -75,14 +75,14 @@ def listed_in_order(model: str, report: dict):
 
     The store's candidates are in exact order (the report rounds the values), and every
     candidate list (2%, 12%...) is a prefix of the OK tokens in that order."""
-    from auditor.analyses import AnalysisStore
-    from auditor.inputs import RunInputs
+    from auditor.core import IndicatorOptions, ModelOptions, RunInputs
     from auditor.loaders import load_tokenizer
     from auditor.model.audit import tokenizer_path
+    from auditor.store import AnalysisStore
 
     view = load_tokenizer(tokenizer_path(model, None))
     listed = {t["token_id"] for t in report["tokens"] if t["candidate"]}
-    ind = AnalysisStore(view, RunInputs(model=model, model_options={"candidates_percent": 100.0})).get("indicators")
+    ind = AnalysisStore(view, RunInputs(model=model, model_options=ModelOptions(indicators=IndicatorOptions(candidates_percent=100.0)))).get("indicators")
     cands = [i for i in ind.candidates if i in listed]
     assert len(cands) == len(listed)
     return view, ind, cands

@@ -48,9 +48,8 @@ SMOLLM2 = Path(os.environ.get("TOKAUDIT_REAL_MATERIAL", REPO / ".real_material")
 
 def build_model(folder: Path, vocab: int, hidden: int, layers: int) -> None:
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     from synth_vocab import build_spec
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(1234)
     config = LlamaConfig(
@@ -123,9 +122,10 @@ def main() -> int:
     from transformers import AutoModelForCausalLM
 
     from auditor.analyses.vocabulary import analyze_vocabulary
+    from auditor.core import IndicatorOptions
     from auditor.loaders import load_tokenizer
     from auditor.model.embeddings import read_embeddings
-    from auditor.model.indicators import IndicatorOptions, compute_indicators
+    from auditor.model.indicators import compute_indicators
 
     print(f"python {sys.version.split()[0]}, torch {torch.__version__}, transformers {transformers.__version__}, "
           f"{os.cpu_count()} CPUs")

@@ -64,11 +64,11 @@ def p_rules_seconds(path: Path, runs: int) -> tuple[float, float]:
 
     The engine's own loop: the vocabulary analysis and V rules first (the baseline),
     then every P rule with the analyses it uses (timed alone: what P adds to lint)."""
-    from auditor.analyses import AnalysisStore
-    from auditor.engine import artifact_name
+    from auditor.core import artifact_name
     from auditor.loaders import load_tokenizer
     from auditor.registry import select_rules
     from auditor.rulebase import RuleContext
+    from auditor.store import AnalysisStore
 
     v_rules = [cls() for cls in select_rules(["V"]).rules]
     p_rules = [cls() for cls in select_rules(["P"]).rules if cls.requires <= {"tokenizer"}]  # as a lint of the file alone
@@ -240,8 +240,8 @@ def part_equivalence(n_docs: int, runs: int) -> None:
     if not GPT2_RANKS.exists():
         print(f"  skipped: {GPT2_RANKS} not present (set TOKAUDIT_REAL_MATERIAL)")
         return
-    from auditor.preprocessing.equivalence import Implementation, compare
     from auditor.loaders import load_tokenizer
+    from auditor.preprocessing.equivalence import Implementation, compare
 
     docs = sample_documents(n_docs)
     chars = sum(map(len, docs))

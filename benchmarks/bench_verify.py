@@ -34,8 +34,8 @@ TINY = REPO / "sample_corpora" / "tiny_model" / "model"
 
 
 def candidates(model: str, view, count: int | None, which: str) -> list[int]:
-    from auditor.analyses import AnalysisStore
-    from auditor.inputs import RunInputs
+    from auditor.core import RunInputs
+    from auditor.store import AnalysisStore
 
     store = AnalysisStore(view, RunInputs(model=model))
     if which == "all":

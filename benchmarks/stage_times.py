@@ -61,7 +61,7 @@ class StageTimers:
 
 def instrument_analysis(timers: StageTimers) -> None:
     """Timers inside `analyze_vocabulary` (its module-level helpers)."""
-    from auditor.analyses import vocabulary as V
+    from auditor.store import vocabulary as V
 
     timers.wrap(V, "analyze_vocabulary", "analysis")
     timers.wrap(V, "_choose_sentinels", "analysis.sentinel choice")

@@ -7,6 +7,16 @@ M = model (embeddings, verification).
 
 from __future__ import annotations
 
+from rules.corpus.lossy_round_trip import LossyRoundTrip
+from rules.corpus.scaffold import ScaffoldToken
+from rules.corpus.single_document import SingleDocumentMerge
+from rules.corpus.unknown_rate import UnknownTokenRate
+from rules.corpus.unseen import UnseenToken
+from rules.model.candidates import UnderTrainedCandidate
+from rules.model.ids_beyond_rows import TokenIdBeyondEmbedding
+from rules.model.padding_rows import PaddingEmbeddingRows
+from rules.model.verified import VerifiedUnderTrained
+from rules.model.zero_rows import ZeroEmbeddingRow
 from rules.preprocessing.added_token_flags import AddedTokenFlagsAlterText
 from rules.preprocessing.cleanup_spaces import CleanupSpacesOnLosslessTokenizer
 from rules.preprocessing.corpus_mismatch import CorpusPreprocessingMismatch
@@ -18,16 +28,6 @@ from rules.preprocessing.lossy_normalizer import LossyNormalizer
 from rules.preprocessing.prefix_space import PrefixSpaceMismatch
 from rules.preprocessing.probe_roundtrip import ProbeRoundTrip
 from rules.preprocessing.split_string import SplitPatternIsString
-from rules.corpus.lossy_round_trip import LossyRoundTrip
-from rules.corpus.scaffold import ScaffoldToken
-from rules.corpus.single_document import SingleDocumentMerge
-from rules.corpus.unknown_rate import UnknownTokenRate
-from rules.corpus.unseen import UnseenToken
-from rules.model.candidates import UnderTrainedCandidate
-from rules.model.ids_beyond_rows import TokenIdBeyondEmbedding
-from rules.model.padding_rows import PaddingEmbeddingRows
-from rules.model.verified import VerifiedUnderTrained
-from rules.model.zero_rows import ZeroEmbeddingRow
 from rules.vocabulary.byte_coverage import MissingByteCoverage
 from rules.vocabulary.duplicate_bytes import DuplicateTokenBytes
 from rules.vocabulary.id_gaps import VocabularyIdGap

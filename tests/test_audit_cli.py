@@ -10,7 +10,11 @@ from typer.testing import CliRunner
 from auditor.cli import app
 from auditor.fixtures import byte_level_bpe
 from auditor.loaders import load_tokenizer
-from auditor.model.fixtures import ids_of_texts, write_embedding_model, write_safetensors
+from auditor.model.fixtures import (
+    ids_of_texts,
+    write_embedding_model,
+    write_safetensors,
+)
 
 WORDS = [" hello", " world", " token", " audit", " model", " train", " data", " text"]
 RESERVED = "<|reserved_special_token_0|>"

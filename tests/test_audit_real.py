@@ -11,8 +11,8 @@ pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 def test_smollm2_indicators_end_to_end():
     from auditor.model.audit import AuditRequest, run_audit
-    from auditor.reporters.audit import audit_dict
     from auditor.registry import select_rules
+    from auditor.reporters.audit import audit_dict
 
     path = real_file("smollm2")
     rules = [cls() for cls in select_rules(["M"]).rules]

@@ -27,8 +27,8 @@ def planted() -> set[int]:
 
 def test_planted_tokens_are_among_the_candidates(planted):
     from auditor.model.audit import AuditRequest, run_audit
-    from auditor.reporters.audit import audit_dict
     from auditor.registry import select_rules
+    from auditor.reporters.audit import audit_dict
 
     result = run_audit(AuditRequest(model=str(TINY)), [cls() for cls in select_rules(["M104"]).rules])
     report = audit_dict(result)

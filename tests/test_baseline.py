@@ -103,8 +103,7 @@ def test_bad_baseline_is_exit_two(tok, tmp_path, content, message):
 def test_duplicate_fingerprints_are_counted(tmp_path, monkeypatch):
     """Two dead copies of the same bytes have one fingerprint: the baseline keeps a count."""
     from auditor.baseline import apply_baseline, write_baseline
-    from auditor.engine import ArtifactResult, LintResult
-    from auditor.findings import Finding, Severity
+    from auditor.core import ArtifactResult, Finding, LintResult, Severity
 
     monkeypatch.chdir(tmp_path)
     f = Finding("V103", "duplicate-token-bytes", Severity.WARNING, "dup", "t.json", 5, "ab", token_bytes=b"ab")

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.errors import UserError
+from auditor.core import UserError
 from auditor.model.budget import StopRule, run_budget
 from auditor.model.recall import (
     RecallEstimate,
@@ -225,7 +225,7 @@ def test_sample_is_uniform_deterministic_and_bounded():
 
 
 def test_roles_last_moves_the_tokens_the_model_uses_to_the_end():
-    from auditor.loaders.view import TokenKind
+    from auditor.core import TokenKind
     from auditor.model.indicators import SpecialRoles
     from auditor.model.ordering import order_candidates
 

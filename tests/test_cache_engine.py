@@ -9,12 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor import loaders
-from auditor.analyses import CACHED
 from auditor.analyses.vocabulary import analyze_vocabulary
 from auditor.cache import Cache
 from auditor.cli import app
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
 from auditor.loaders import load_tokenizer
+from auditor.store import CACHED
 
 runner = CliRunner()
 
@@ -121,8 +121,8 @@ def test_vocabulary_analysis_round_trips(spec, write_tokenizer):
 
 def test_foreign_payload_is_a_miss(tmp_path):
     """A well-formed entry whose payload does not fit the analysis is recomputed."""
-    from auditor.analyses import AnalysisStore
-    from auditor.inputs import RunInputs
+    from auditor.core import RunInputs
+    from auditor.store import AnalysisStore
 
     cache = Cache(tmp_path)
     spec = byte_level_bpe([" hi"])

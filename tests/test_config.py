@@ -8,8 +8,14 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.config import CliSettings, find_config, load_config, resolve_selection, rule_settings
-from auditor.errors import UserError
+from auditor.config import (
+    CliSettings,
+    find_config,
+    load_config,
+    resolve_selection,
+    rule_settings,
+)
+from auditor.core import UserError
 from auditor.fixtures import byte_level_bpe
 from auditor.registry import all_rules
 

@@ -12,13 +12,12 @@ import random
 import numpy as np
 import pytest
 
-from auditor.analyses.corpus_mismatch import compare_corpora, token_features
 from auditor.analyses.profile import profile_documents
-from auditor.corpus import Document
+from auditor.core import Document, RunInputs
+from auditor.corpus.mismatch import compare_corpora, token_features
 from auditor.corpus.stats import CorpusStats, scan_corpus, scan_documents
 from auditor.engine import run_lint
 from auditor.fixtures import byte_level_bpe
-from auditor.inputs import RunInputs
 from auditor.loaders import load_tokenizer
 from rules.preprocessing.corpus_mismatch import CorpusPreprocessingMismatch
 from tests.conftest import real_file

@@ -8,14 +8,14 @@ import unicodedata
 
 import numpy as np
 
-from auditor.analyses import AnalysisStore
 from auditor.analyses.profile import Profiler, profile_documents, text_signals
 from auditor.cache import Cache
+from auditor.core import RunInputs
 from auditor.corpus.stats import _sum_by_token_document
 from auditor.escape import escape_text
 from auditor.fixtures import byte_level_bpe
-from auditor.inputs import RunInputs
 from auditor.loaders import load_tokenizer
+from auditor.store import AnalysisStore
 
 
 def _slow_escape(text: str) -> str:

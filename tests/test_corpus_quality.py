@@ -13,8 +13,8 @@ import random
 
 import pytest
 
+from auditor.core import RunInputs
 from auditor.engine import run_lint
-from auditor.inputs import RunInputs
 from rules.corpus.single_document import SingleDocumentMerge
 
 K = 8

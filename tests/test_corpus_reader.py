@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
+from auditor.core import UserError
 from auditor.corpus.reader import ReadReport, check_usable, iter_documents
-from auditor.errors import UserError
 from auditor.fixtures import byte_level_bpe
 
 TEXTS = ["first document", "second one\nwith two lines", "third 東京 🙂"]

@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.corpus import Document
+from auditor.core import Document
 from auditor.corpus.stats import scan_documents
 from auditor.fixtures import byte_level_bpe
 from auditor.loaders import load_tokenizer

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from auditor.cache import Cache
-from auditor.corpus import Document
+from auditor.core import Document
 from auditor.corpus.reader import ReadReport
 from auditor.corpus.stats import (
     CorpusStats,
@@ -270,21 +270,20 @@ def test_a_document_the_tokenizer_fails_on_is_counted_not_fatal(view, monkeypatc
 
 
 def test_model_corpus_stats_reads_the_model_corpus_with_the_same_options(view, tmp_path):
-    from auditor.analyses import AnalysisStore
-    from auditor.errors import UserError
-    from auditor.inputs import RunInputs
+    from auditor.core import CorpusOptions, RunInputs, UserError
+    from auditor.store import AnalysisStore
 
     (tmp_path / "model.txt").write_text("hello world\n\nzqxv\n", encoding="utf-8")
     (tmp_path / "tok.jsonl").write_text('{"body": "hello"}\n', encoding="utf-8")
     inputs = RunInputs(
         corpus=(str(tmp_path / "tok.jsonl"),),
         model_corpus=(str(tmp_path / "model.txt"),),
-        corpus_options={"doc_per_line": True, "text_field": "body"},
+        corpus_options=CorpusOptions(doc_per_line=True, text_field="body"),
     )
     store = AnalysisStore(view, inputs)
     model = store.get("model_corpus_stats")
     assert model.n_documents == 2 and model.read.empty_documents == 1
     assert store.get("corpus_stats").n_documents == 1
     assert set(store.sections()) == {"corpus_stats", "model_corpus_stats"}
-    with pytest.raises(UserError, match="unknown corpus option"):
-        AnalysisStore(view, RunInputs(corpus=inputs.corpus, corpus_options={"txt": 1})).get("corpus_stats")
+    with pytest.raises(UserError, match="--max-documents"):
+        CorpusOptions(max_documents=0)

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from auditor.preprocessing import equivalence
 from auditor.cli import app
+from auditor.core import CorpusOptions, RunInputs
 from auditor.corpus import stats as corpus_stats
 from auditor.engine import run_lint
-from auditor.preprocessing.equivalence import corpus_sample, corpus_texts
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
-from auditor.inputs import RunInputs
+from auditor.preprocessing import equivalence
+from auditor.preprocessing.equivalence import corpus_sample, corpus_texts
 from rules.preprocessing.implementation_mismatch import ImplementationMismatch
 
 runner = CliRunner()
@@ -48,7 +48,7 @@ def test_p112_compares_a_deterministic_corpus_sample(tmp_path, monkeypatch):
     assert next(iter(section["sample_comparisons"].values()))["compared"] == 5
     # --max-documents lowers the sample; the same run twice gives the same finding.
     small = run_lint(
-        [folder], [ImplementationMismatch()], inputs=RunInputs(corpus=(corpus,), corpus_options={"max_documents": 2})
+        [folder], [ImplementationMismatch()], inputs=RunInputs(corpus=(corpus,), corpus_options=CorpusOptions(max_documents=2))
     )
     assert {f.details["texts"]: f.details["compared"] for f in small.findings}["sample documents"] == 2
     again = run_lint([folder], [ImplementationMismatch()], inputs=RunInputs(corpus=(corpus,)))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.engine import failing, run_lint
-from auditor.errors import UserError
-from auditor.findings import Finding, Severity
+from auditor.core import Finding, Severity, UserError
+from auditor.engine import run_lint
 from auditor.fixtures import byte_level_bpe
 from auditor.registry import all_rules, find_rule, select_rules
 from auditor.rulebase import Example, Option, Rule
@@ -142,10 +141,10 @@ def test_findings_sorted_and_failing(write_tokenizer):
     result = run_lint([path], [cls() for cls in all_rules(plugins=False)])
     keys = [f.sort_key() for f in result.findings]
     assert keys == sorted(keys)
-    assert failing(result.findings, "error")
-    assert not failing([f for f in result.findings if f.severity is not Severity.ERROR], "error")
-    assert failing([f for f in result.findings if f.severity is Severity.WARNING], "warning")
-    assert not failing(result.findings, "never")
+    assert result.failing("error")
+    assert not any(f.fails("error") for f in result.findings if f.severity is not Severity.ERROR)
+    assert any(f.fails("warning") for f in result.findings if f.severity is Severity.WARNING)
+    assert not result.failing("never")
 
 
 def test_severity_override_and_frozen_findings():

@@ -11,10 +11,10 @@ import random
 
 import pytest
 
+from auditor.core import FlatEncodings
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
 from auditor.loaders import load_tokenizer
 from auditor.loaders.bytelevel import byte_to_char, piece_to_bytes, pieces_to_bytes
-from auditor.loaders.view import FlatEncodings
 from tests.conftest import real_file
 
 TEXTS = ["", " ", "  ", "hello", " hello world", "\n\n", "a\r\nb", "中文", "🙂", "<|end|>", "x<|end|>y", "\x00", "  =  "]

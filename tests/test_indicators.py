@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 
 from auditor.analyses.vocabulary import analyze_vocabulary
-from auditor.errors import UserError
+from auditor.core import IndicatorOptions, UserError
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
 from auditor.loaders import load_tokenizer
 from auditor.model.fixtures import embedding_matrices, ids_of_texts
 from auditor.model.indicators import (
-    IndicatorOptions,
     compute_indicators,
     cosine_distance_to_reference,
     first_principal_component,
@@ -125,9 +124,9 @@ def test_candidate_selection_percent_count_threshold(bpe):
 def test_bad_indicator_options_are_user_errors(bpe):
     view, vocab = bpe
     with pytest.raises(UserError, match="both choose"):
-        IndicatorOptions.from_mapping({"candidates_count": 3, "threshold": 0.2})
+        IndicatorOptions(candidates_count=3, threshold=0.2)
     with pytest.raises(UserError, match="--indicator"):
-        IndicatorOptions.from_mapping({"indicator": "magic"})
+        IndicatorOptions(indicator="magic")
     e_in, _ = embedding_matrices(view, {})
     with pytest.raises(UserError, match="not an embedding row"):
         compute_indicators(view, vocab, e_in, None, IndicatorOptions(reference_ids=(10**6,)))

@@ -12,8 +12,8 @@ import pytest
 
 gguf = pytest.importorskip("gguf")
 
-from auditor.errors import InputError, MissingExtraError  # noqa: E402
-from auditor.loaders import TokenKind, load_tokenizer  # noqa: E402
+from auditor.core import InputError, MissingExtraError, TokenKind
+from auditor.loaders import load_tokenizer
 from tests.conftest import real_file  # noqa: E402
 
 _WORDS = (
@@ -135,9 +135,9 @@ def test_gpt2_gguf_encodes_like_source_tokenizer(tmp_path, bpe_tokenizer):
     assert got == expected
     assert view.decode_batch(got) == tok.decode_batch(expected, skip_special_tokens=False)
     assert view.decode_batch(got[:-2]) == texts[:-2]  # byte-level round trip
-    assert view.config["gguf"]["model"] == "gpt2"
-    assert view.config["gguf"]["pre"] == "gpt-2"
-    assert view.config["pre_tokenizer_fallback"] is False
+    assert view.facts.gguf["model"] == "gpt2"
+    assert view.facts.gguf["pre"] == "gpt-2"
+    assert view.facts.pre_tokenizer_fallback is False
 
 
 @pytest.mark.parametrize(
@@ -157,8 +157,8 @@ def test_gpt2_pre_tokenizer_follows_llama_cpp_names(tmp_path, bpe_tokenizer, pre
     path = _write_gguf(tmp_path / "pre.gguf", _bpe_kv(bpe_tokenizer, pre=pre))
     view = load_tokenizer(path)
     assert view.pre_tokenize("x 12345!!") == pieces
-    assert view.config["pre_tokenizer_fallback"] is fallback
-    assert view.config["gguf"]["pre"] == pre
+    assert view.facts.pre_tokenizer_fallback is fallback
+    assert view.facts.gguf["pre"] == pre
     ids = view.encode("x 12345!! don't")
     assert view.decode(ids) == "x 12345!! don't"
 
@@ -173,7 +173,7 @@ def test_gpt2_duplicate_and_unused_tokens_keep_every_id(tmp_path, bpe_tokenizer)
     assert view.pieces[-2:] == ["Ġthe", "[PAD401]"]
     assert view.kinds[-1] == TokenKind.UNUSED
     assert view.token_bytes[-2] == b" the"
-    assert view.config["gguf"]["duplicate_token_ids"] == [len(tokens) - 2]
+    assert view.facts.gguf["duplicate_token_ids"] == [len(tokens) - 2]
     assert view.encode(" the") == [bpe_tokenizer.token_to_id("Ġthe")]
 
 
@@ -233,8 +233,8 @@ def test_llama_gguf_encodes_like_source_sentencepiece(tmp_path, spm_model):
     byte_ids = [i for i, k in enumerate(view.kinds) if k == TokenKind.BYTE]
     assert len(byte_ids) == 256 and all(sp.is_byte(i) for i in byte_ids)
     assert view.token_bytes[sp.piece_to_id("<0x41>")] == b"A"
-    assert view.config["byte_fallback"] is True
-    assert view.config["gguf"]["model"] == "llama"
+    assert view.facts.byte_fallback is True
+    assert view.facts.gguf["model"] == "llama"
 
     texts = SAMPLES + ["call <tool> now"]
     expected = sp.encode(texts, out_type=int)
@@ -248,7 +248,7 @@ def test_llama_gguf_without_space_prefix(tmp_path, spm_model):
     kv = _spm_kv(spm_model)
     kv["tokenizer.ggml.add_space_prefix"] = False
     view = load_tokenizer(_write_gguf(tmp_path / "noprefix.gguf", kv))
-    assert view.config["normalizer"]["add_dummy_prefix"] is False
+    assert view.facts.normalizer["add_dummy_prefix"] is False
     first = view.pieces[view.encode("hello")[0]]
     assert not first.startswith("▁")
 
@@ -269,8 +269,8 @@ def test_llama_gguf_sentencepiece_would_refuse(tmp_path, spm_model):
     assert view.vocab_size == n + 2
     assert view.pieces[n:] == ["▁the", f"[EMPTY_{n + 1}]"]
     assert view.kinds[0] == TokenKind.CONTROL and view.unk_id is None  # byte fallback: no unk needed
-    assert view.config["gguf"]["duplicate_token_ids"] == [n]
-    assert view.config["gguf"]["empty_token_ids"] == [n + 1]
+    assert view.facts.gguf["duplicate_token_ids"] == [n]
+    assert view.facts.gguf["empty_token_ids"] == [n + 1]
     assert view.encode_batch(SAMPLES) == sp.encode(SAMPLES, out_type=int)
 
 
@@ -285,7 +285,7 @@ def test_llama_gguf_without_bytes_or_unknown_type(tmp_path):
     }
     view = load_tokenizer(_write_gguf(tmp_path / "nobytes.gguf", kv))
     assert view.kinds[:3] == [TokenKind.CONTROL] * 3
-    assert view.unk_id == 0 and view.config["byte_fallback"] is False
+    assert view.unk_id == 0 and view.facts.byte_fallback is False
     assert view.encode("ab a") == [8, 6]
     assert view.decode([8, 6]) == "ab a"
 
@@ -323,7 +323,7 @@ def test_llama3_names_ignore_merges(tmp_path):
     kv["tokenizer.ggml.pre"] = "llama-bpe"
     llama3 = load_tokenizer(_write_gguf(tmp_path / "llama3.gguf", kv))
     assert llama3.encode("xyz") == [260]
-    assert llama3.config["gguf"]["ignore_merges"] is True
+    assert llama3.facts.gguf["ignore_merges"] is True
 
 
 @pytest.mark.parametrize("fraction", [0.5, 0.1, 0.9, "last-byte", "header"])
@@ -396,7 +396,7 @@ def test_real_smollm2_gguf():
     ids = view.encode("Hello world")
     assert len(ids) == 2
     assert view.decode(ids) == "Hello world"
-    assert view.config["gguf"]["pre"] == "smollm"
-    assert view.config["pre_tokenizer_fallback"] is False
+    assert view.facts.gguf["pre"] == "smollm"
+    assert view.facts.pre_tokenizer_fallback is False
     assert view.kinds[view.pieces.index("<|im_start|>")] == TokenKind.CONTROL
     assert view.encode("2024") == [view.pieces.index(d) for d in "2024"]  # smollm splits digits

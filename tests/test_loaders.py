@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import UserError
+from auditor.core import TokenKind, UserError
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
-from auditor.loaders import LoadOptions, TokenKind, load_tokenizer
+from auditor.loaders import LoadOptions, load_tokenizer
 from auditor.loaders.tiktoken_file import parse_special
 from tests.conftest import real_file
 
@@ -170,7 +170,7 @@ def test_byte_fallback_metaspace_tokenizer_json(tmp_path, style):
     path.write_text(tok.to_str(), encoding="utf-8")
 
     view = load_tokenizer(path)
-    assert view.config["byte_fallback"] is True and view.config["metaspace"] is True
+    assert view.facts.byte_fallback is True and view.facts.metaspace is True
     assert not view.byte_level
     assert view.kinds[0] == TokenKind.UNKNOWN and view.unk_id == 0
     assert view.kinds[1] == view.kinds[2] == TokenKind.CONTROL
@@ -250,9 +250,9 @@ def test_sentencepiece_bpe_byte_fallback(sp_models):
     path = sp_models["bpe"]
     view = load_tokenizer(path)
     assert view.format == "sentencepiece" and view.model_type == "bpe"
-    assert view.config["byte_fallback"] is True
-    assert view.config["normalizer"]["add_dummy_prefix"] is True
-    assert view.config["normalizer"]["remove_extra_whitespaces"] is True
+    assert view.facts.byte_fallback is True
+    assert view.facts.normalizer["add_dummy_prefix"] is True
+    assert view.facts.normalizer["remove_extra_whitespaces"] is True
     assert view.kinds[:3] == [TokenKind.UNKNOWN, TokenKind.CONTROL, TokenKind.CONTROL]
     assert view.token_bytes[0] is None and view.token_bytes[1] is None
     byte_ids = [i for i, k in enumerate(view.kinds) if k == TokenKind.BYTE]
@@ -271,9 +271,9 @@ def test_sentencepiece_unigram_without_fallback(sp_models):
     path = sp_models["unigram"]
     view = load_tokenizer(path)
     assert view.model_type == "unigram"
-    assert view.config["byte_fallback"] is False
-    assert view.config["normalizer"]["add_dummy_prefix"] is False
-    assert view.config["normalizer"]["remove_extra_whitespaces"] is False
+    assert view.facts.byte_fallback is False
+    assert view.facts.normalizer["add_dummy_prefix"] is False
+    assert view.facts.normalizer["remove_extra_whitespaces"] is False
     assert TokenKind.BYTE not in view.kinds
     assert view.kinds[0] == TokenKind.UNKNOWN and view.kinds[1] == view.kinds[2] == TokenKind.CONTROL
     assert all(k == TokenKind.NORMAL for k in view.kinds[3:])
@@ -305,7 +305,7 @@ def test_tiktoken_with_pattern_and_special(tmp_path):
     assert view.pieces[ord(" ")] == "Ġ"
     assert view.token_bytes[258] == b" the" and view.pieces[258] == "Ġthe"
     assert all(k == TokenKind.UNUSED for k in view.kinds[261:300])
-    assert view.config["preset"] is None and view.config["specials"] == {"<|end|>": 300}
+    assert view.facts.tiktoken_preset is None and view.facts.tiktoken_specials == {"<|end|>": 300}
     assert view.encode(" the") == [258]
     assert view.decode_batch(view.encode_batch(TEXTS)) == TEXTS
     # merges recovered from the ranks: " t" = " " + "t", " th" = " t" + "h", ...
@@ -316,7 +316,7 @@ def test_tiktoken_preset_by_name(tmp_path):
     path = _rank_file(tmp_path / "small.tiktoken")
     # the preset gives pattern and specials; the specials' ids lie far above these ranks
     view = load_tokenizer(path, LoadOptions(preset="r50k_base"))
-    assert view.config["preset"] == "r50k_base"
+    assert view.facts.tiktoken_preset == "r50k_base"
     assert view.kinds[50256] == TokenKind.CONTROL
 
 
@@ -383,7 +383,7 @@ def test_parse_special_bad(spec):
 def test_real_r50k_guesses_preset():
     view = load_tokenizer(real_file("gpt2"))
     assert view.format == "tiktoken"
-    assert view.config["preset"] == "r50k_base"
+    assert view.facts.tiktoken_preset == "r50k_base"
     assert view.vocab_size == 50257
     assert view.pieces[50256] == "<|endoftext|>" and view.kinds[50256] == TokenKind.CONTROL
     assert view.encode(" hello world") == [23748, 995]

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from auditor.analyses.model import check_memory
-from auditor.errors import InputError, UserError
+from auditor.core import InputError, UserError
+from auditor.model.analysis import check_memory
 from auditor.model.embeddings import estimate_model_bytes, read_embeddings
 from auditor.model.fixtures import write_safetensors
 

@@ -13,13 +13,12 @@ from auditor.analyses.preprocessing import (
     run_probes,
 )
 from auditor.cli import app
-from auditor.corpus import Document
-from auditor.preprocessing.diff import diff_tokenizers, diff_vocabularies
+from auditor.core import Document, RunInputs
 from auditor.engine import run_lint
-from auditor.preprocessing.equivalence import Implementation, compare
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
-from auditor.inputs import RunInputs
 from auditor.loaders import load_tokenizer
+from auditor.preprocessing.diff import diff_tokenizers, diff_vocabularies
+from auditor.preprocessing.equivalence import Implementation, compare
 from auditor.preprocessing.lock import LOCK_NAME, lock_location
 from auditor.probes import PROBE_STRINGS, PROBE_STRINGS_VERSION
 from auditor.registry import select_rules
@@ -106,12 +105,12 @@ def test_loader_reads_neighbour_files_once(tmp_path):
     write(tmp_path, "chat_template.jinja", "{{ bos_token }}")
     write(tmp_path, "special_tokens_map.json", "{not json")
     view = load_tokenizer(path)
-    files = view.config["files"]
+    files = view.facts.files
     assert files["tokenizer_config.json"] == {"add_bos_token": True}
     assert files["chat_template.jinja"] == "{{ bos_token }}"
     assert "special_tokens_map.json" not in files
     assert any("special_tokens_map.json" in n for n in view.notes)
-    assert load_tokenizer(tmp_path).config["files"] == files  # the folder sees the same files
+    assert load_tokenizer(tmp_path).facts.files == files  # the folder sees the same files
 
 
 # --- lock -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from auditor.analyses.profile import (
     text_signals,
     token_signals,
 )
-from auditor.corpus import Document
+from auditor.core import Document
 
 TOKENIZER_CORPUS = [
     Document("tok.jsonl", 0, "\ufeffint main() {\r\n\treturn 0;\r\n}\r\n"),

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from auditor.preprocessing.diff import diff_tokenizers
+from auditor.core import RunInputs
 from auditor.engine import run_lint
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
-from auditor.inputs import RunInputs
 from auditor.loaders import load_tokenizer
 from auditor.loaders.protobuf import SentencePieceModel, write_sentencepiece_model
+from auditor.preprocessing.diff import diff_tokenizers
 from auditor.registry import select_rules
 from tests.conftest import real_file
 from tests.test_preprocessing import GPT2_REGEX, LLAMA3_REGEX, WORDS, with_regex, write
@@ -190,7 +190,7 @@ def test_14_faithful_conversion_differs_only_on_special_token_literals(tmp_path)
 def test_5_slow_files_without_a_slow_class_are_skipped_not_fatal(tmp_path):
     """transformers 5 has no pure-Python GPT-2 class: the comparison says so and goes on."""
     pytest.importorskip("transformers")
-    from auditor.analyses import AnalysisStore
+    from auditor.store import AnalysisStore
 
     spec = byte_level_bpe(WORDS)
     write(tmp_path, "tokenizer.json", spec)
@@ -358,9 +358,9 @@ def test_preprocessing_rules_on_the_real_tokenizers():
 
 def test_14_sibling_comparison_on_a_document_sample(tmp_path):
     """The corpus part of implementation equivalence, in memory (the lead wires --corpus to it)."""
-    from auditor.analyses import AnalysisStore
-    from auditor.corpus import Document
+    from auditor.core import Document
     from auditor.preprocessing.equivalence import compare_siblings
+    from auditor.store import AnalysisStore
 
     model, spec = _unigram_pair(byte_fallback_in_json=False)
     write(tmp_path, "tokenizer.model", model)

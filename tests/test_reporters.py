@@ -19,10 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor import __version__
-from auditor.baseline import BaselineOutcome
 from auditor.cli import app
-from auditor.engine import ArtifactResult, LintResult
-from auditor.findings import Finding, Severity
+from auditor.core import ArtifactResult, BaselineOutcome, Finding, LintResult, Severity
 from auditor.reporters import FORMATS, render
 from auditor.reporters.github import escape_data, escape_property
 

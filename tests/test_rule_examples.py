@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from auditor.core import ModelOptions, RunInputs
 from auditor.engine import run_lint
-from auditor.inputs import RunInputs
 from auditor.registry import all_rules
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,19 +31,19 @@ def _write_documents(path, documents):
 def _model_inputs(example, tokenizer_path, tmp_path):
     """(model path, model_options, tokenizer path) for a model example, or Nones."""
     if example.model is None:
-        return None, {}, tokenizer_path
+        return None, ModelOptions(), tokenizer_path
     spec = {"path": example.model} if isinstance(example.model, str) else dict(example.model)
     options = dict(spec.pop("options", {}))
     if "path" in spec:
         folder = REPO / spec["path"]
         if not folder.exists():
             pytest.skip(f"example model {spec['path']} is not present")
-        return str(folder), {"verify_required": True, **options}, tokenizer_path or folder
+        return str(folder), ModelOptions.from_mapping(options), tokenizer_path or folder
     from auditor.loaders import load_tokenizer
     from auditor.model.fixtures import write_embedding_model
 
     folder = write_embedding_model(tmp_path / "model", load_tokenizer(tokenizer_path), spec)
-    return str(folder), options, tokenizer_path
+    return str(folder), ModelOptions.from_mapping(options), tokenizer_path
 
 
 @pytest.mark.parametrize(("rule_cls", "example"), CASES)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import InputError, UserError
+from auditor.core import InputError, UserError
 from auditor.loaders import load_tokenizer
 from auditor.model.prompts import TEMPLATES, build_prompts, default_prefix_ids
 from auditor.model.verify import VerifyOptions, grade

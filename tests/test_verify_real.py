@@ -16,10 +16,10 @@ def test_smollm2_batched_matches_generate():
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     path = str(real_file("smollm2"))
-    from auditor.analyses import AnalysisStore
-    from auditor.inputs import RunInputs
+    from auditor.core import RunInputs
     from auditor.loaders import load_tokenizer
     from auditor.model.verify import Verifier, VerifyOptions, reference_probs
+    from auditor.store import AnalysisStore
 
     view = load_tokenizer(path)
     candidates = list(AnalysisStore(view, RunInputs(model=path)).get("indicators").candidates)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from auditor.analyses.vocabulary import Category, analyze_vocabulary, looks_special, looks_special_piece
+from auditor.analyses.vocabulary import (
+    Category,
+    analyze_vocabulary,
+    looks_special,
+    looks_special_piece,
+)
 from auditor.fixtures import byte_level_bpe, char_bpe, sentencepiece_bpe
 from auditor.loaders import load_tokenizer
 

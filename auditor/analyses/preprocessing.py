@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.loaders.view import TokenizerView, TokenKind
+from auditor.core import TokenizerView, TokenKind
 from auditor.probes import PROBE_STRINGS, PROBE_STRINGS_VERSION
 
 
@@ -106,7 +106,7 @@ def _same_text(view: TokenizerView, text: str, normalized: str) -> bool:
     """Equal, once Metaspace-style markers (▁ for spaces, a prepended ▁) are read as spaces."""
     if normalized == text:
         return True
-    if view.config.get("metaspace"):
+    if view.facts.metaspace:
         marked = normalized.replace("\u2581", " ")
         return marked == text or (marked.startswith(" ") and marked[1:] == text)
     return False
@@ -114,7 +114,7 @@ def _same_text(view: TokenizerView, text: str, normalized: str) -> bool:
 
 def normalizer_description(view: TokenizerView) -> str | None:
     """A short description of the normaliser, None when the tokenizer has none that acts."""
-    norm = view.config.get("normalizer")
+    norm = view.facts.normalizer
     if view.format == "sentencepiece" or (isinstance(norm, dict) and "remove_extra_whitespaces" in norm):
         if not isinstance(norm, dict):
             return None
@@ -185,14 +185,14 @@ def _unreachable(view: TokenizerView, candidates: list[tuple[int, str, str]]) ->
 
 def config_file(view: TokenizerView, name: str) -> dict[str, Any]:
     """A neighbour JSON file (tokenizer_config.json...) as read by the loader, or {}."""
-    files = view.config.get("files") or {}
+    files = view.facts.files
     value = files.get(name)
     return value if isinstance(value, dict) else {}
 
 
 def pipeline_parts(view: TokenizerView, key: str) -> list[dict[str, Any]]:
-    """The flattened components of view.config[key] (normalizer, pre_tokenizer, decoder, post_processor)."""
-    return components(view.config.get(key))
+    """The flattened components of view.facts.<key> (normalizer, pre_tokenizer, decoder, post_processor)."""
+    return components(getattr(view.facts, key))
 
 
 def has_type(parts: Iterable[dict[str, Any]], *types: str) -> bool:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.corpus import Document
+from auditor.core import Document
 
 # Signals, in report order. Character signals come from the character counts; the
 # others (sequences, document-level facts) from a few str methods per document.

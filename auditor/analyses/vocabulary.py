@@ -19,8 +19,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from auditor.core import FlatEncodings, TokenizerView, TokenKind
 from auditor.loaders.bytelevel import char_to_byte
-from auditor.loaders.view import BYTE_PIECE, FlatEncodings, TokenizerView, TokenKind
+from auditor.loaders.view import BYTE_PIECE
 
 SPACE_MARKERS = " ▁_Ġ"
 SENTINELS = ("«", "»")  # the reference's; more are tried only when neither is one token
@@ -340,7 +341,7 @@ def _normalizer_changes(view: TokenizerView, s: str, normalized: str) -> bool:
     old tokenizer.json: Prepend("▁") + Replace(" ", "▁")) only mark spaces."""
     if normalized == s:
         return False
-    if view.config.get("metaspace"):
+    if view.facts.metaspace:
         marked = normalized.replace("▁", " ")
         if marked == s or (marked.startswith(" ") and marked[1:] == s):
             return False

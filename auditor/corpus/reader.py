@@ -24,13 +24,12 @@ import glob
 import io
 import json
 import os
-from pathlib import Path
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Iterator, Sequence
 
-from auditor.corpus import Document
-from auditor.errors import MissingExtraError, UserError, first_line
+from auditor.core import Document, MissingExtraError, UserError, first_line
 
 MAX_EXAMPLES = 5  # bad-record locators kept per reason
 _ARROW_BATCH = 1024

@@ -28,11 +28,17 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from auditor.analyses.profile import PreprocessingProfile, Profiler
-from auditor.corpus import Document
+from auditor.core import (
+    CorpusOptions,
+    Document,
+    TokenizerView,
+    TokenKind,
+    UserError,
+    first_line,
+    is_error_or_panic,
+)
 from auditor.corpus.reader import ReadReport, check_usable, iter_documents
-from auditor.errors import UserError, first_line, is_error_or_panic
 from auditor.escape import escape_text
-from auditor.loaders.view import TokenizerView, TokenKind
 
 # Memory follows the characters encoded at once (a tokenizers Encoding costs ~50 bytes
 # per token): a 20 MB document peaks near 110 MB with these, 540 MB with 1 MB pieces.
@@ -44,7 +50,6 @@ SNIPPET_CHARS = 60
 MAX_LOSSY_EXAMPLES = 10
 MAX_FAILED_EXAMPLES = 5
 PROGRESS_EVERY_S = 0.5
-OPTION_KEYS = ("text_field", "doc_per_line", "max_documents")
 PREFETCH = True  # read and encode the next batch in a thread while this one is counted
 
 _ARRAYS = ("occurrences", "uses", "documents", "use_documents", "top_document", "top_count")
@@ -307,7 +312,7 @@ def merge_parents(view: TokenizerView) -> dict[int, tuple[int, int]] | None:
             if merged not in parents and merged != left and merged != right:
                 parents[merged] = (left, right)
         return parents
-    if not view.config.get("metaspace"):
+    if not view.facts.metaspace:
         return None
     index = {p: i for i, p in enumerate(view.pieces) if p is not None and view.kinds[i] == TokenKind.NORMAL}
 
@@ -434,7 +439,7 @@ class _PlainBytes:
     @classmethod
     def of(cls, view: TokenizerView) -> "_PlainBytes | None":
         backend = type(view.backend).__name__
-        decoder = view.config.get("decoder")
+        decoder = view.facts.decoder
         if backend == "TiktokenBackend":
             plain_kinds = None  # every token with bytes
         elif backend == "TokenizersBackend" and isinstance(decoder, dict) and decoder.get("type") == "ByteLevel":
@@ -963,26 +968,10 @@ def _batches(documents: Iterable[Document]) -> Iterator[list[Document]]:
         yield batch
 
 
-def corpus_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Validated reader options (text_field, doc_per_line, max_documents)."""
-    unknown = sorted(set(options) - set(OPTION_KEYS))
-    if unknown:
-        raise UserError(f"unknown corpus option(s): {', '.join(unknown)}; known: {', '.join(OPTION_KEYS)}")
-    out: dict[str, Any] = {"text_field": "text", "doc_per_line": False, "max_documents": None}
-    out.update({k: v for k, v in options.items() if v is not None})
-    if not isinstance(out["text_field"], str) or not out["text_field"]:
-        raise UserError("--text-field must be a non-empty field name")
-    n = out["max_documents"]
-    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise UserError(f"--max-documents must be a positive integer, got {n!r}")
-    out["doc_per_line"] = bool(out["doc_per_line"])
-    return out
-
-
 def scan_corpus(
     view: TokenizerView,
     paths: Sequence[str],
-    options: Mapping[str, Any] | None = None,
+    options: CorpusOptions | None = None,
     *,
     progress: Callable[[str], None] | None = None,
     label: str = "corpus",
@@ -990,9 +979,11 @@ def scan_corpus(
 ) -> CorpusStats:
     """Read `paths` with the reader options and scan them (with the preprocessing profile
     unless `profile=False`); UserError when nothing was usable."""
-    opts = corpus_options(options or {})
+    opts = options or CorpusOptions()
     read = ReadReport()
-    docs = iter_documents(list(paths), report=read, **opts)
+    docs = iter_documents(
+        list(paths), report=read, text_field=opts.text_field, doc_per_line=opts.doc_per_line, max_documents=opts.max_documents
+    )
     stats = scan_documents(view, docs, read=read, progress=progress, label=label, profile=profile)
     check_usable(read, paths, label)
     return stats

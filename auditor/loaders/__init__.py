@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auditor.errors import InputError, UserError
-from auditor.loaders.view import AddedToken, TokenizerView, TokenKind
+from auditor.core import AddedToken, InputError, TokenizerView, TokenKind, UserError
 
-__all__ = ["LoadOptions", "TokenizerView", "TokenKind", "AddedToken", "detect_format", "load_tokenizer"]
+__all__ = ["LoadOptions", "detect_format", "load_tokenizer"]
 
 _HEAD = 4096
 
@@ -83,11 +82,11 @@ def load_tokenizer(path: str | Path, options: LoadOptions | None = None) -> Toke
 
 def _with_neighbours(view: TokenizerView, folder: Path) -> TokenizerView:
     """Attach tokenizer_config.json & co. from the artifact's folder (once per view)."""
-    if "files" not in view.config:
+    if "files" not in view.facts.stated:
         from auditor.loaders.neighbours import read_neighbours
 
         files, notes = read_neighbours(folder)
-        view.config["files"] = files
+        view.facts = view.facts.with_facts(files=files)
         view.notes.extend(notes)
     return view
 

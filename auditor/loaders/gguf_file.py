@@ -14,9 +14,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import InputError, MissingExtraError, first_line
+from auditor.core import (
+    InputError,
+    MissingExtraError,
+    TokenizerView,
+    TokenKind,
+    first_line,
+)
 from auditor.loaders.sentencepiece_model import KIND_OF_TYPE
-from auditor.loaders.view import BYTE_PIECE, TokenizerView, TokenKind
+from auditor.loaders.view import BYTE_PIECE
 
 # GGUF token types (llama.cpp / gguf.TokenType)
 _NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED, _UNUSED, _BYTE = 1, 2, 3, 4, 5, 6
@@ -309,8 +315,7 @@ def _spm_view(path: Path, tokens: list[str], scores: list[float], types: list[in
         raise InputError(path, f"sentencepiece cannot load this GGUF vocabulary: {first}") from None
     view = view_from_sentencepiece(sp, model, path=str(path), fmt="gguf")
     info["byte_fallback"] = byte_fallback
-    view.config["gguf"] = info
-    view.config["pre_tokenizer_fallback"] = False
+    view.facts = view.facts.with_facts(gguf=info, pre_tokenizer_fallback=False)
     view.unk_id = unk_id
     return view
 
@@ -325,7 +330,12 @@ def _bpe_view(
     from tokenizers import Tokenizer
 
     from auditor.loaders.bytelevel import piece_to_bytes
-    from auditor.loaders.hf_json import added_token_spec, bpe_model_spec, tokenizer_json_spec, view_from_tokenizer
+    from auditor.loaders.hf_json import (
+        added_token_spec,
+        bpe_model_spec,
+        tokenizer_json_spec,
+        view_from_tokenizer,
+    )
 
     pre = info["pre"]
     if not pre:
@@ -405,9 +415,7 @@ def _bpe_view(
         kinds.append(kind)
         token_bytes.append(data)
     unk_ids = [i for i, t in enumerate(types) if t == _UNKNOWN]
-    config = dict(view.config)
-    config["gguf"] = info
-    config["pre_tokenizer_fallback"] = fallback
+    facts = view.facts.with_facts(gguf=info, pre_tokenizer_fallback=fallback)
     notes = list(view.notes)
     if fallback:
         notes.append(f"unknown tokenizer.ggml.pre {pre!r}: the GPT-2 pre-tokenizer regex was used")
@@ -419,6 +427,6 @@ def _bpe_view(
         kinds=kinds,
         token_bytes=token_bytes,
         unk_id=unk_ids[0] if unk_ids else None,
-        config=config,
+        facts=facts,
         notes=notes,
     )

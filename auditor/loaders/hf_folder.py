@@ -10,10 +10,15 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from auditor.errors import InputError, MissingExtraError
+from auditor.core import (
+    InputError,
+    MissingExtraError,
+    TokenizerFacts,
+    TokenizerView,
+    TokenKind,
+)
 from auditor.loaders.bytelevel import piece_to_bytes
-from auditor.loaders.view import TokenizerView, TokenKind, byte_piece_value
-
+from auditor.loaders.view import byte_piece_value
 
 
 class TransformersBackend:
@@ -93,7 +98,7 @@ def load_slow_folder(folder: Path) -> TokenizerView:
         byte_level=byte_level,
         model_type="unknown",
         unk_id=tok.unk_token_id,
-        config={"tokenizer_class": type(tok).__name__},
+        facts=TokenizerFacts.of(tokenizer_class=type(tok).__name__),
     )
 
 
@@ -107,5 +112,5 @@ def _view_of_converted(tok: Any, backend: Any, folder: Path) -> TokenizerView:
     spec = json.loads(backend.to_str())
     view = view_from_tokenizer(backend, spec, path=str(folder), fmt="hf-folder")
     view.backend.implementation += f" (converted by transformers {transformers.__version__} {type(tok).__name__})"
-    view.config["tokenizer_class"] = type(tok).__name__
+    view.facts = view.facts.with_facts(tokenizer_class=type(tok).__name__)
     return view

@@ -6,9 +6,18 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from auditor.errors import InputError, first_line, is_error_or_panic
+from auditor.core import (
+    AddedToken,
+    FlatEncodings,
+    InputError,
+    TokenizerFacts,
+    TokenizerView,
+    TokenKind,
+    first_line,
+    is_error_or_panic,
+)
 from auditor.loaders.bytelevel import pieces_to_bytes
-from auditor.loaders.view import AddedToken, FlatEncodings, TokenizerView, TokenKind, byte_piece_value, check_id_space
+from auditor.loaders.view import byte_piece_value, check_id_space
 
 _CHUNK = 4096  # words per pre-tokenized input in encode_flat
 
@@ -206,14 +215,14 @@ def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> Tokeniz
     plain_bytes = None
     if isinstance(decoder, dict) and decoder.get("type") == "ByteLevel":
         plain_bytes = [tb if kinds[i] == TokenKind.NORMAL else None for i, tb in enumerate(token_bytes)]
-    config = {
-        "normalizer": spec.get("normalizer"),
-        "pre_tokenizer": spec.get("pre_tokenizer"),
-        "decoder": spec.get("decoder"),
-        "post_processor": spec.get("post_processor"),
-        "byte_fallback": byte_fallback,
-        "metaspace": metaspace,
-    }
+    facts = TokenizerFacts.of(
+        normalizer=spec.get("normalizer"),
+        pre_tokenizer=spec.get("pre_tokenizer"),
+        decoder=spec.get("decoder"),
+        post_processor=spec.get("post_processor"),
+        byte_fallback=bool(byte_fallback),
+        metaspace=bool(metaspace),
+    )
     return TokenizerView(
         path=path,
         format=fmt,
@@ -228,7 +237,7 @@ def view_from_tokenizer(tok: Any, spec: dict, *, path: str, fmt: str) -> Tokeniz
         added_tokens=added,
         unk_id=unk_id,
         continuation_prefix=prefix,
-        config=config,
+        facts=facts,
     )
 
 

@@ -3,7 +3,7 @@
 transformers reads `tokenizer_config.json`, `special_tokens_map.json` and the chat
 template next to `tokenizer.json`; flags there (add_bos_token, add_prefix_space,
 clean_up_tokenization_spaces) change what the tokenizer does at run time. The loader
-reads them once, into `view.config["files"]`, so that rules never do I/O.
+reads them once, into `view.facts.files`, so that rules never do I/O.
 """
 
 from __future__ import annotations

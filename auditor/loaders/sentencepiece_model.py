@@ -6,9 +6,19 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from auditor.errors import InputError, first_line
-from auditor.loaders.protobuf import ProtobufError, SentencePieceModel, parse_sentencepiece_model
-from auditor.loaders.view import TokenizerView, TokenKind, byte_piece_value, worker_threads
+from auditor.core import (
+    InputError,
+    TokenizerFacts,
+    TokenizerView,
+    TokenKind,
+    first_line,
+)
+from auditor.loaders.protobuf import (
+    ProtobufError,
+    SentencePieceModel,
+    parse_sentencepiece_model,
+)
+from auditor.loaders.view import byte_piece_value, worker_threads
 
 # SentencePiece piece types (also GGUF's token types): 1 normal ... 6 byte
 KIND_OF_TYPE = {
@@ -124,18 +134,18 @@ def view_from_sentencepiece(sp: Any, model: SentencePieceModel, *, path: str, fm
         else:
             text = piece.replace("▁", " ") if model.escape_whitespaces else piece
             token_bytes.append(text.encode("utf-8"))
-    config = {
-        "normalizer": {
+    facts = TokenizerFacts.of(
+        normalizer={
             "name": model.normalizer_name,
             "add_dummy_prefix": model.add_dummy_prefix,
             "remove_extra_whitespaces": model.remove_extra_whitespaces,
             "escape_whitespaces": model.escape_whitespaces,
         },
-        "byte_fallback": model.byte_fallback,
-        "split_digits": model.split_digits,
-        "treat_whitespace_as_suffix": model.treat_whitespace_as_suffix,
-        "metaspace": True,
-    }
+        byte_fallback=model.byte_fallback,
+        split_digits=model.split_digits,
+        treat_whitespace_as_suffix=model.treat_whitespace_as_suffix,
+        metaspace=True,
+    )
     return TokenizerView(
         path=path,
         format=fmt,
@@ -147,5 +157,5 @@ def view_from_sentencepiece(sp: Any, model: SentencePieceModel, *, path: str, fm
         model_type=model.model_type,
         merges=None,
         unk_id=unk_id,
-        config=config,
+        facts=facts,
     )

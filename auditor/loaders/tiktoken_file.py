@@ -13,9 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from auditor.errors import InputError, UserError, first_line, is_error_or_panic
+from auditor.core import (
+    InputError,
+    TokenizerFacts,
+    TokenizerView,
+    TokenKind,
+    UserError,
+    first_line,
+    is_error_or_panic,
+)
 from auditor.loaders.bytelevel import bytes_to_piece
-from auditor.loaders.view import TokenizerView, TokenKind, check_id_space, worker_threads
+from auditor.loaders.view import check_id_space, worker_threads
 
 # The patterns tiktoken itself uses (tiktoken_ext/openai_public.py); a test compares
 # them with the installed tiktoken so they cannot drift.
@@ -258,7 +266,7 @@ def load_tiktoken(
         byte_level=True,
         model_type="bpe",
         merges_factory=lambda: _merges_from_ranks(ranks),
-        config={"preset": chosen.name if chosen else None, "pattern": pat, "specials": special},
+        facts=TokenizerFacts.of(tiktoken_preset=chosen.name if chosen else None, tiktoken_pattern=pat, tiktoken_specials=special),
         notes=[f"tiktoken preset {chosen.name} guessed from the {len(ranks)} ranks (--preset to choose)"]
         if chosen is not None and preset is None and pattern is None
         else [],

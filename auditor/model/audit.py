@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from auditor.engine import LintResult
-from auditor.errors import UserError
+from auditor.core import BudgetOptions, IndicatorOptions, LintResult, ModelOptions, UserError, VerificationOptions
 
 
 @dataclass(frozen=True)
@@ -43,28 +42,34 @@ class AuditRequest:
     sample: int = 0  # recall sample size (auditor/model/recall.py)
     seed: int = 0
 
-    def model_options(self) -> dict[str, Any]:
-        return {
-            "indicator": self.indicator,
-            "candidates_percent": self.candidates_percent,
-            "candidates_count": self.candidates_count,
-            "threshold": self.threshold,
-            "reference_ids": self.reference_ids,
-            "device": self.device,
-            "dtype": self.dtype,
-            "batch_size": self.batch_size,
-            "exact": self.exact,
-            "verify_tokens": list(self.verify_ids or ()),
-            "budget": self.budget,
-            "stop_window": self.stop_window,
-            "stop_ratio": self.stop_ratio,
-            "order": self.order,
-            "sample": self.sample,
-            "seed": self.seed,
-            # A model transformers cannot run still gets its indicators: verification then
-            # reports why it did not run (verification_failure) instead of stopping the run.
-            "verify_required": False,
-        }
+    def model_options(self) -> ModelOptions:
+        return ModelOptions(
+            indicators=IndicatorOptions(
+                indicator=self.indicator,
+                candidates_percent=self.candidates_percent,
+                candidates_count=self.candidates_count,
+                threshold=self.threshold,
+                reference_ids=self.reference_ids,
+            ),
+            verification=VerificationOptions(
+                device=self.device,
+                dtype=self.dtype,
+                batch_size=self.batch_size,
+                exact=self.exact,
+                verify_ids=tuple(self.verify_ids or ()),
+                # A model transformers cannot run still gets its indicators: verification then
+                # reports why it did not run instead of stopping the run.
+                required=False,
+            ),
+            budget=BudgetOptions(
+                budget=self.budget,
+                order=self.order,
+                stop_window=self.stop_window,
+                stop_ratio=self.stop_ratio,
+                sample=self.sample,
+                seed=self.seed,
+            ),
+        )
 
 
 def parse_ids(text: str | None, option: str = "--reference-ids") -> tuple[int, ...] | None:
@@ -143,12 +148,9 @@ def run_audit(
 ) -> LintResult:
     """Run the selected rules on the model's tokenizer with the model as input."""
     from auditor.cache import Cache
+    from auditor.core import RunInputs
     from auditor.engine import run_lint
-    from auditor.inputs import RunInputs
-    from auditor.model.indicators import IndicatorOptions
-
-    IndicatorOptions.from_mapping(request.model_options())  # bad options fail before loading
-    _check_verification_options(request)
+    request.model_options().check(verify=request.verify)  # bad options fail before loading
     tok = tokenizer_path(request.model, request.tokenizer)
     if not Path(request.model).exists():
         raise UserError(f"{request.model}: no such file or directory")
@@ -160,21 +162,6 @@ def run_audit(
         cache=cache,
     )
     return run_lint([tok], rules, inputs=inputs, progress=progress)
-
-
-def _check_verification_options(request: AuditRequest) -> None:
-    from auditor.model.budget import check_options
-
-    check_options(
-        request.budget,
-        request.order,
-        request.stop_window,
-        request.stop_ratio,
-        request.sample,
-        request.seed,
-        verify=request.verify,
-        verify_ids=bool(request.verify_ids),
-    )
 
 
 def ignored_options(request: AuditRequest) -> list[str]:

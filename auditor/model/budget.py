@@ -26,30 +26,27 @@ from __future__ import annotations
 
 import functools
 import time
-from fractions import Fraction
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable, Sequence
 
-from auditor.errors import UserError
-
-BUDGETS = ("adaptive", "full", "all")
-DEFAULT_MIN_WINDOW = 16
-DEFAULT_RATIO = 0.5
-MAX_RATIO = 0.95  # beyond, the window is nearly everything verified: use --budget full
+from auditor.core import BUDGETS, BudgetOptions, UserError
 
 
 @dataclass(frozen=True)
 class StopRule:
     """Stop when the last `window(verified)` verdicts hold no under-trained token."""
 
-    min_window: int = DEFAULT_MIN_WINDOW
-    ratio: float = DEFAULT_RATIO
+    min_window: int = BudgetOptions.stop_window
+    ratio: float = BudgetOptions.stop_ratio
+
+    @classmethod
+    def of(cls, options: BudgetOptions) -> "StopRule":
+        return cls(options.stop_window, options.stop_ratio)
 
     def validate(self) -> None:
-        if self.min_window < 1:
-            raise UserError(f"--stop-window {self.min_window}: must be at least 1")
-        if not 0.0 <= self.ratio <= MAX_RATIO:  # also refuses NaN
-            raise UserError(f"--stop-ratio {self.ratio:g}: must be between 0 and {MAX_RATIO:g}")
+        """UserError for a window or ratio the options would refuse."""
+        BudgetOptions(stop_window=self.min_window, stop_ratio=self.ratio)
 
     @functools.cached_property
     def _fraction(self) -> Fraction:
@@ -78,40 +75,6 @@ class StopRule:
             f"stop when the last max({self.min_window}, ceil({self.ratio:g} x verified)) "
             "candidates verified hold no under-trained token"
         )
-
-
-def check_options(
-    budget: str,
-    order: str,
-    stop_window: int,
-    stop_ratio: float,
-    sample: int,
-    seed: int,
-    *,
-    verify: bool = True,
-    verify_ids: bool = False,
-) -> StopRule:
-    """Refuse budget, ordering and sample options that cannot work, before anything loads
-    (the CLI's request and the verification analysis both ask); the stopping rule."""
-    from auditor.model.ordering import ORDERINGS
-
-    if budget not in BUDGETS:
-        raise UserError(f"--budget {budget!r}: choose one of {', '.join(BUDGETS)}")
-    if order not in ORDERINGS:
-        raise UserError(f"--order {order!r}: choose one of {', '.join(ORDERINGS)}")
-    rule = StopRule(stop_window, stop_ratio)
-    rule.validate()
-    if sample < 0:
-        raise UserError(f"--sample {sample}: must be 0 or more")
-    if sample and verify_ids:
-        raise UserError("--sample estimates what the candidates miss: it does not combine with --verify-ids")
-    if sample and not verify:
-        raise UserError("--sample verifies tokens by prompting: it needs --verify")
-    if sample and budget == "all":
-        raise UserError("--budget all verifies every OK token: there is nothing left to sample (drop --sample)")
-    if not 0 <= seed < 2**64:
-        raise UserError(f"--seed {seed}: must be between 0 and 2**64 - 1")
-    return rule
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from auditor.errors import InputError, MissingExtraError, UserError, first_line
+from auditor.core import InputError, MissingExtraError, UserError, first_line
 
 # Tensor names, most specific first. Suffix matching covers wrappers ("language_model.").
 INPUT_NAMES = (

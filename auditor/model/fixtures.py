@@ -21,7 +21,7 @@ import struct
 from pathlib import Path
 from typing import Any, Mapping
 
-from auditor.loaders.view import TokenizerView
+from auditor.core import TokenizerView
 from auditor.model.indicators import NEVER_UTF8
 
 _KNOWN = {"dim", "tied", "seed", "extra_rows", "missing_rows", "zero", "untrained", "nan", "options"}

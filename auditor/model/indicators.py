@@ -20,54 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from auditor.errors import UserError
 from auditor.analyses.vocabulary import is_reserved_name
-from auditor.loaders.view import TokenizerView, TokenKind
+from auditor.core import TokenizerView, TokenKind, UserError
 
-INDICATORS = ("auto", "input-norm", "cosine-pc", "cosine")
 NEVER_UTF8 = frozenset([0xC0, 0xC1, *range(0xF5, 0x100)])
 # A row is "zero" when its norm is below this fraction of the median row norm (Llama 3's
 # reserved rows: ~1e-21 against ~1).
 ZERO_RELATIVE = 1e-6
-
-
-@dataclass(frozen=True)
-class IndicatorOptions:
-    """How to compute the indicator and pick candidates (from the CLI or model_options)."""
-
-    indicator: str = "auto"
-    candidates_percent: float = 2.0
-    candidates_count: int | None = None
-    threshold: float | None = None
-    reference_ids: tuple[int, ...] | None = None  # user-given: replaces the automatic set
-
-    @classmethod
-    def from_mapping(cls, options: Mapping[str, Any]) -> "IndicatorOptions":
-        known = {"indicator", "candidates_percent", "candidates_count", "threshold", "reference_ids"}
-        values = {k: v for k, v in options.items() if k in known}
-        if "reference_ids" in values and values["reference_ids"] is not None:
-            values["reference_ids"] = tuple(int(i) for i in values["reference_ids"])
-        opts = cls(**values)
-        opts.validate()
-        return opts
-
-    def validate(self) -> None:
-        if self.indicator not in INDICATORS:
-            raise UserError(f"--indicator {self.indicator!r}: choose one of {', '.join(INDICATORS)}")
-        given = [n for n, v in (("--candidates-count", self.candidates_count), ("--threshold", self.threshold)) if v is not None]
-        if len(given) > 1:
-            raise UserError(f"{' and '.join(given)} both choose the candidates: give one")
-        if not 0 < self.candidates_percent <= 100:
-            raise UserError(f"--candidates-percent {self.candidates_percent}: must be in (0, 100]")
-        if self.candidates_count is not None and self.candidates_count < 0:
-            raise UserError("--candidates-count must be 0 or more")
-
-    def selection(self) -> str:
-        if self.candidates_count is not None:
-            return f"lowest {self.candidates_count}"
-        if self.threshold is not None:
-            return f"indicator <= {self.threshold:g}"
-        return f"lowest {self.candidates_percent:g}% of OK tokens"
 
 
 @dataclass(frozen=True)

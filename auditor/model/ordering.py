@@ -22,9 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from auditor.errors import UserError
-
-ORDERINGS = ("indicator", "roles-last")
+from auditor.core import ORDERINGS, UserError
 
 
 def order_candidates(ids: Sequence[int], ordering: str, view: Any, roles: Any) -> list[int]:
@@ -34,7 +32,7 @@ def order_candidates(ids: Sequence[int], ordering: str, view: Any, roles: Any) -
     ids = [int(i) for i in ids]
     if ordering == "indicator":
         return ids
-    from auditor.loaders.view import TokenKind
+    from auditor.core import TokenKind
     from auditor.model.indicators import has_role
 
     special = (TokenKind.CONTROL, TokenKind.USER_DEFINED)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import MissingExtraError, UserError
+from auditor.core import MissingExtraError, UserError
 
 _COLOURS = {
     "under-trained": "#d62728",

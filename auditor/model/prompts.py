@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from auditor.errors import UserError
-from auditor.loaders.view import TokenizerView, TokenKind
+from auditor.core import TokenizerView, TokenKind, UserError
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,7 @@ def default_prefix_ids(view: TokenizerView) -> tuple[int, ...]:
     backend = view.backend
     inner = getattr(backend, "_tok", None)
     if view.format == "gguf":
-        info = view.config.get("gguf", {})
+        info = (view.facts.gguf or {})
         add = info.get("add_bos_token")
         if add is None:
             add = info.get("model") == "llama"

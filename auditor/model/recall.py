@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from auditor.errors import UserError
+from auditor.core import UserError
 
 CONFIDENCE = 0.95
 

@@ -39,9 +39,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from auditor.errors import InputError, MissingExtraError, UserError, first_line
-from auditor.loaders.view import TokenizerView
-from auditor.model.prompts import TEMPLATE_NAMES, EncodedPrompt, PromptSet, build_prompts
+from auditor.core import (
+    InputError,
+    MissingExtraError,
+    TokenizerView,
+    UserError,
+    VerificationOptions,
+    first_line,
+)
+from auditor.model.prompts import (
+    TEMPLATE_NAMES,
+    EncodedPrompt,
+    PromptSet,
+    build_prompts,
+)
 
 METHOD_VERSION = 1  # bump when a change alters cached verification results
 STEPS = 3
@@ -52,35 +63,27 @@ STEPS = 3
 # most ordinary tokens (SmolLM2: 40 of 46, the same as repeats), so it goes first.
 # Verdicts do not depend on the order. Measured with benchmarks/bench_verify.py.
 DEFAULT_ORDER: tuple[str, ...] = ("assistant_explain", "repeats", "input_output")
-DTYPES = ("auto", "float32", "float16", "bfloat16")
-DEVICES = ("cpu", "cuda", "auto")
 
 Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class VerifyOptions:
-    """How to verify. `exact=False` (default) rejects early; verdicts do not depend on it."""
+    """How the verifier runs: the user's `VerificationOptions` (their defaults) and the
+    verifier's own settings. `exact=False` (default) rejects early; verdicts do not depend on it."""
 
-    device: str = "cpu"  # cpu | cuda | auto
-    dtype: str = "auto"  # auto (float32 on CPU, the checkpoint's half type on CUDA) | float32 | float16 | bfloat16
-    batch_size: int = 16
-    threshold: float = 0.01
-    exact: bool = False  # compute all 3 prompts x 3 steps for every candidate
+    device: str = VerificationOptions.device
+    dtype: str = VerificationOptions.dtype
+    batch_size: int = VerificationOptions.batch_size
+    threshold: float = VerificationOptions.threshold
+    exact: bool = VerificationOptions.exact
     template_order: tuple[str, ...] = DEFAULT_ORDER
     add_bos: bool | None = None  # None: the tokenizer's default
-    placeholder_id: int | None = None  # None: picked per method.md §3
+    placeholder_id: int | None = None  # None: picked as docs/method.md §3 says
     reuse_prefix: bool = True  # compute the shared preamble once per prompt
 
     def validate(self) -> None:
-        if self.device not in DEVICES:
-            raise UserError(f"--device {self.device!r}: expected one of {', '.join(DEVICES)}")
-        if self.dtype not in DTYPES:
-            raise UserError(f"--dtype {self.dtype!r}: expected one of {', '.join(DTYPES)}")
-        if self.batch_size < 1:
-            raise UserError(f"verification batch size must be at least 1, not {self.batch_size}")
-        if not 0.0 < self.threshold < 1.0:
-            raise UserError(f"verification threshold must be between 0 and 1, not {self.threshold}")
+        VerificationOptions(device=self.device, dtype=self.dtype, batch_size=self.batch_size, threshold=self.threshold)
         if sorted(self.template_order) != sorted(TEMPLATE_NAMES):
             raise UserError(
                 f"template order {list(self.template_order)}: must name each of {', '.join(TEMPLATE_NAMES)} once"

@@ -7,13 +7,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import UserError
+from auditor.core import UserError
 
 
 def write_locks(paths: Sequence[Path], lock: Path | None, preset: str | None) -> Iterator[str]:
     """Fingerprint every artifact and write (or update) its lock file; yields one line per artifact."""
     from auditor.analyses.preprocessing import run_probes
-    from auditor.engine import artifact_name
+    from auditor.core import artifact_name
     from auditor.loaders import LoadOptions, load_tokenizer
     from auditor.preprocessing.lock import fingerprint, lock_location, update_lock
     from auditor.reporters import write_atomic
@@ -47,11 +47,15 @@ def run_diff(
     documents (read by the corpus reader, with its options) are compared too."""
     import dataclasses
 
+    from auditor.core import artifact_name
     from auditor.corpus.reader import ReadReport, check_usable
-    from auditor.preprocessing.diff import diff_tokenizers, render_diff_json, render_diff_text
-    from auditor.engine import artifact_name
-    from auditor.preprocessing.equivalence import corpus_texts
     from auditor.loaders import load_tokenizer
+    from auditor.preprocessing.diff import (
+        diff_tokenizers,
+        render_diff_json,
+        render_diff_text,
+    )
+    from auditor.preprocessing.equivalence import corpus_texts
 
     va, vb = load_tokenizer(a), load_tokenizer(b)
     va.path, vb.path = artifact_name(a), artifact_name(b)

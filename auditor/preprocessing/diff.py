@@ -14,10 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.corpus import Document
-from auditor.preprocessing.equivalence import Equivalence, Implementation, compare
+from auditor.core import Document, TokenizerView
 from auditor.escape import escape_bytes, escape_text
-from auditor.loaders.view import TokenizerView
+from auditor.preprocessing.equivalence import Equivalence, Implementation, compare
 from auditor.probes import PROBE_STRINGS, PROBE_STRINGS_VERSION
 
 

@@ -23,10 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.corpus import Document
-from auditor.errors import UserError
+from auditor.core import CorpusOptions, Document, TokenizerView, UserError
 from auditor.escape import escape_bytes, escape_text
-from auditor.loaders.view import TokenizerView
 
 Encoder = Callable[[list[str]], list[list[int]]]
 
@@ -186,18 +184,20 @@ def compare(
 
 
 def corpus_texts(
-    paths: Sequence[str], options: Mapping[str, Any] | None = None, *, report: Any = None
+    paths: Sequence[str], options: CorpusOptions | None = None, *, report: Any = None
 ) -> Iterator[tuple[str, str]]:
     """(label, text) of every document of a corpus, read by the corpus reader with its
     options (text_field, doc_per_line, max_documents). A document longer than the
     scan's CHUNK_CHARS comes in pieces cut after a newline or space, labelled
     `locator piece N`, so that no enormous document is encoded at once."""
     from auditor.corpus.reader import ReadReport, iter_documents
-    from auditor.corpus.stats import corpus_options, iter_pieces
+    from auditor.corpus.stats import iter_pieces
 
-    opts = corpus_options(options or {})
+    opts = options or CorpusOptions()
     read = report if report is not None else ReadReport()
-    for doc in iter_documents(list(paths), report=read, **opts):
+    for doc in iter_documents(
+        list(paths), report=read, text_field=opts.text_field, doc_per_line=opts.doc_per_line, max_documents=opts.max_documents
+    ):
         pieces = iter_pieces(doc.text)
         first = next(pieces)
         if len(first) == len(doc.text):
@@ -208,17 +208,20 @@ def corpus_texts(
             yield f"{doc.locator} piece {k}", piece
 
 
-def corpus_sample(paths: Sequence[str], options: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+def corpus_sample(paths: Sequence[str], options: CorpusOptions | None = None) -> list[tuple[str, str]]:
     """The deterministic sample of a corpus that rule P112 compares: its first
     SAMPLE_DOCUMENTS documents (fewer with --max-documents), each cut to its first
     piece. UserError when the corpus holds no usable document."""
     from auditor.corpus.reader import ReadReport, check_usable, iter_documents
-    from auditor.corpus.stats import corpus_options, iter_pieces
+    from auditor.corpus.stats import iter_pieces
 
-    opts = corpus_options(options or {})
-    opts["max_documents"] = min(opts["max_documents"] or SAMPLE_DOCUMENTS, SAMPLE_DOCUMENTS)
+    opts = options or CorpusOptions()
+    limit = min(opts.max_documents or SAMPLE_DOCUMENTS, SAMPLE_DOCUMENTS)
     read = ReadReport()
-    out = [(doc.locator, next(iter_pieces(doc.text))) for doc in iter_documents(list(paths), report=read, **opts)]
+    documents = iter_documents(
+        list(paths), report=read, text_field=opts.text_field, doc_per_line=opts.doc_per_line, max_documents=limit
+    )
+    out = [(doc.locator, next(iter_pieces(doc.text))) for doc in documents]
     check_usable(read, paths, "corpus")
     return out
 

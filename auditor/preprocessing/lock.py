@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.analyses.preprocessing import ProbeRun
-from auditor.errors import InputError
-from auditor.loaders.view import TokenizerView, TokenKind
+from auditor.core import InputError, TokenizerView, TokenKind
 
 LOCK_NAME = "tokaudit.lock"
 LOCK_VERSION = 1
@@ -47,7 +46,7 @@ def vocab_hash(view: TokenizerView) -> str:
 
 def config_hash(view: TokenizerView) -> str:
     """Hash of the format facts the loader keeps (pipeline, flags, neighbour config files)."""
-    text = json.dumps(view.config, sort_keys=True, ensure_ascii=False, default=str)
+    text = json.dumps(view.facts.identity(), sort_keys=True, ensure_ascii=False, default=str)
     return _sha(text.encode("utf-8", "surrogatepass"))
 
 

@@ -11,8 +11,7 @@ import os
 from itertools import groupby
 from typing import Iterator
 
-from auditor.engine import LintResult
-from auditor.findings import Finding
+from auditor.core import Finding, LintResult
 
 FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
 # A rule that fires on more tokens than this in one artifact is one aggregated result
@@ -58,9 +57,7 @@ def rule_groups(result: LintResult) -> Iterator[tuple[str, str, list[Finding]]]:
 
 def fails(finding: Finding, fail_on: str) -> bool:
     """Whether this finding alone makes the run fail (baselined ones never do)."""
-    from auditor.engine import failing
-
-    return failing([finding], fail_on)
+    return finding.fails(fail_on)
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:

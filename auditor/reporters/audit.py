@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.engine import LintResult
+from auditor.core import LintResult
 
 
 def sections(result: LintResult) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.engine import LintResult
+from auditor.core import LintResult
 
 
 def _code(text: str | None) -> str:

@@ -7,7 +7,7 @@ Token strings hold all of them. Baselined findings are not annotated: they are k
 
 from __future__ import annotations
 
-from auditor.engine import LintResult
+from auditor.core import LintResult
 from auditor.reporters import AGGREGATE_OVER, rule_groups
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from auditor import __version__
-from auditor.engine import LintResult
+from auditor.core import LintResult
 
 SCHEMA_VERSION = 1
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape, quoteattr
 
-from auditor.engine import LintResult
+from auditor.core import LintResult
 from auditor.reporters import fails
 
 # XML 1.0 cannot hold most control characters even as references: made visible instead.

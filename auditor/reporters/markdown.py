@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from auditor.engine import LintResult
+from auditor.core import LintResult
 from auditor.reporters import rule_groups
 
 

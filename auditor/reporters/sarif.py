@@ -21,8 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor import __version__
-from auditor.engine import LintResult
-from auditor.findings import Finding
+from auditor.core import Finding, LintResult
 from auditor.reporters import AGGREGATE_OVER, rule_groups
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
-from auditor.engine import LintResult
+from auditor.core import LintResult
 
 _PAPER = (("single_byte", "single-byte"), ("special", "special"), ("unreachable", "unreachable"),
           ("partial_utf8", "partial UTF-8"))

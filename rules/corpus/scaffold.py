@@ -4,8 +4,8 @@ from typing import Iterator
 
 import numpy as np
 
+from auditor.core import Finding, Severity
 from auditor.corpus.stats import learned_mask
-from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe
 from auditor.rulebase import Example, Rule, RuleContext
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from auditor.core import Finding, Severity
 from auditor.escape import escape_text
-from auditor.findings import Finding, Severity
 from auditor.fixtures import char_bpe
 from auditor.rulebase import Example, Option, Rule, RuleContext
 

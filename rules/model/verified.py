@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from auditor.findings import Finding, Severity
+from auditor.core import Finding, Severity
 from auditor.rulebase import Example, Rule, RuleContext
 
 TINY_MODEL = "sample_corpora/tiny_model/model"  # trained by sample_corpora/tiny_model/train.py
@@ -46,7 +46,7 @@ class VerifiedUnderTrained(Rule):
         Example(
             "words the tiny model saw in training: it repeats them",
             None,
-            model={"path": TINY_MODEL, "options": {"verify_tokens": [" the", " farmer", " found", " river"]}},
+            model={"path": TINY_MODEL, "options": {"verify_ids": (" the", " farmer", " found", " river")}},
             generation=True,
         ),
     )

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.analyses.preprocessing import show_loss
+from auditor.core import Finding, Severity
 from auditor.escape import escape_text
-from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe
 from auditor.rulebase import Example, Rule, RuleContext
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.analyses.preprocessing import config_file, pipeline_parts, show_loss
-from auditor.findings import Finding, Severity
+from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe
 from auditor.rulebase import Example, Rule, RuleContext
 
@@ -68,7 +68,7 @@ class CleanupSpacesOnLosslessTokenizer(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         view = ctx.view
-        lossless = view.byte_level or bool(view.config.get("byte_fallback"))
+        lossless = view.byte_level or view.facts.byte_fallback
         if not lossless:
             return
         sources = []

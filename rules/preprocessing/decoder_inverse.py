@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.analyses.preprocessing import has_type, pipeline_parts
-from auditor.findings import Finding, Severity
+from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe
 from auditor.rulebase import Example, Rule, RuleContext
 
@@ -75,7 +75,7 @@ class DecoderNotInverse(Rule):
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        if ctx.view.format not in ("tokenizer.json", "hf-folder") and not ctx.view.config.get("decoder"):
+        if ctx.view.format not in ("tokenizer.json", "hf-folder") and not ctx.view.facts.decoder:
             return  # SentencePiece, tiktoken: one library does both directions
         pre = pipeline_parts(ctx.view, "pre_tokenizer")
         norm = pipeline_parts(ctx.view, "normalizer")

@@ -5,16 +5,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditor.analyses.preprocessing import config_file, pipeline_parts
+from auditor.core import Finding, Severity, TokenizerView
 from auditor.escape import escape_text
-from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe
 from auditor.loaders.neighbours import chat_template, token_content
-from auditor.loaders.view import TokenizerView
 from auditor.rulebase import Example, Rule, RuleContext
 
 
 def _gguf(view: TokenizerView) -> dict[str, Any]:
-    info = view.config.get("gguf")
+    info = view.facts.gguf
     return info if isinstance(info, dict) else {}
 
 
@@ -137,7 +136,7 @@ class DuplicateBosEos(Rule):
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        template = chat_template(ctx.view.config.get("files") or {}) or _gguf(ctx.view).get("chat_template")
+        template = chat_template(ctx.view.facts.files) or _gguf(ctx.view).get("chat_template")
         if not template:
             return
         for role in ("bos", "eos"):

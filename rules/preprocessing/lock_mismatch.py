@@ -3,10 +3,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from auditor.preprocessing.equivalence import Implementation
+from auditor.core import Finding, Severity
 from auditor.escape import escape_text
-from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe
+from auditor.preprocessing.equivalence import Implementation
 from auditor.rulebase import Example, Option, Rule, RuleContext
 
 

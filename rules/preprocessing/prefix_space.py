@@ -3,9 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.analyses.preprocessing import config_file, pipeline_parts
-from auditor.findings import Finding, Severity
+from auditor.core import Finding, Severity, TokenizerView
 from auditor.fixtures import byte_level_bpe
-from auditor.loaders.view import TokenizerView
 from auditor.rulebase import Example, Rule, RuleContext
 
 
@@ -24,7 +23,7 @@ def pipeline_prefix_space(view: TokenizerView) -> tuple[bool, str] | None:
                 return scheme in ("always", "first"), f"pre-tokenizer Metaspace prepend_scheme={scheme}"
             if "add_prefix_space" in part:
                 return bool(part["add_prefix_space"]), "pre-tokenizer Metaspace add_prefix_space"
-    norm = view.config.get("normalizer")
+    norm = view.facts.normalizer
     if isinstance(norm, dict) and "add_dummy_prefix" in norm:
         return bool(norm["add_dummy_prefix"]), "SentencePiece add_dummy_prefix"
     return None

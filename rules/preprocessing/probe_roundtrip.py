@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.analyses.preprocessing import show_loss
-from auditor.findings import Finding, Severity
+from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe, char_bpe
 from auditor.rulebase import Example, Option, Rule, RuleContext
 

@@ -4,8 +4,8 @@ import re
 from collections.abc import Iterator
 
 from auditor.analyses.preprocessing import pipeline_parts
+from auditor.core import Finding, Severity
 from auditor.escape import escape_text
-from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe
 from auditor.rulebase import Example, Rule, RuleContext
 

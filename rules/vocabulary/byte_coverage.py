@@ -2,13 +2,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from auditor.core import Finding, Severity, TokenKind
 from auditor.escape import escape_text
-from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe, char_bpe
-from auditor.loaders.view import TokenKind
 from auditor.probes import PROBE_CHARS, PROBE_VERSION
 from auditor.rulebase import Example, Option, Rule, RuleContext
-
 
 NEVER_IN_UTF8 = frozenset([0xC0, 0xC1, *range(0xF5, 0x100)])
 
@@ -62,7 +60,7 @@ class MissingByteCoverage(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         view = ctx.view
         limit = ctx.options["max-examples"]
-        byte_based = view.byte_level or bool(view.config.get("byte_fallback"))
+        byte_based = view.byte_level or view.facts.byte_fallback
         if byte_based:
             have = {
                 tb[0]

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from auditor.findings import Finding, Severity
+from auditor.core import Finding, Severity, TokenKind
 from auditor.fixtures import byte_level_bpe
-from auditor.loaders.view import TokenKind
 from auditor.rulebase import Example, Option, Rule, RuleContext
 
 

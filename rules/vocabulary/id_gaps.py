@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from auditor.findings import Finding, Severity
+from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe
 from auditor.rulebase import Example, Rule, RuleContext
 

@@ -3,11 +3,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from auditor.analyses.vocabulary import is_reserved_name
-from auditor.findings import Finding, Severity
+from auditor.core import Finding, Severity, TokenKind
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
-from auditor.loaders.view import TokenKind
 from auditor.rulebase import Example, Rule, RuleContext
-
 
 
 class ReservedToken(Rule):

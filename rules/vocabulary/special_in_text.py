@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from auditor.core import Finding, Severity
 from auditor.escape import escape_text
-from auditor.findings import Finding, Severity
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
 from auditor.rulebase import Example, Rule, RuleContext
 

@@ -42,6 +42,12 @@ class Finding:
     # Set once a baseline is applied: True when the baseline holds this finding.
     baselined: bool | None = field(default=None, compare=False, hash=False)
 
+    def fails(self, fail_on: str) -> bool:
+        """Whether this finding alone fails a run at the --fail-on level (baselined ones never do)."""
+        if fail_on == "never" or self.baselined:
+            return False
+        return self.severity.rank >= Severity(fail_on).rank
+
     def sort_key(self) -> tuple:
         return (
             self.artifact,

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from auditor.analyses.profile import SIGNALS, PreprocessingProfile, text_signals
+from auditor.core import TokenizerView, TokenKind
 from auditor.corpus.stats import CorpusStats
 from auditor.escape import escape_bytes
-from auditor.loaders.view import TokenizerView, TokenKind
 
 MAX_RATE_RATIO = 0.01
 MIN_EXPECTED = 5.0

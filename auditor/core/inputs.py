@@ -8,7 +8,9 @@ from here, so adding an input never changes the shape of the flow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+
+from auditor.core.options import CorpusOptions, ModelOptions
 
 
 @dataclass(frozen=True)
@@ -19,9 +21,8 @@ class RunInputs:
     model_corpus: tuple[str, ...] = ()  # a sample of the model's training data
     model: str | None = None  # model folder or GGUF file
     generation: bool = False  # verification by prompting was asked for
-    # Free-form, validated by the component that reads them (corpus reader, audit...).
-    corpus_options: Mapping[str, Any] = field(default_factory=dict)
-    model_options: Mapping[str, Any] = field(default_factory=dict)
+    corpus_options: CorpusOptions = field(default_factory=CorpusOptions)
+    model_options: ModelOptions = field(default_factory=ModelOptions)
     cache: Any = None  # auditor.cache.Cache or None
     lock: str | None = None  # behaviour lock file (default: tokaudit.lock beside each artifact)
 

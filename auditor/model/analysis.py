@@ -14,20 +14,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from auditor.errors import UserError
+from auditor.core import IndicatorOptions, UserError
 from auditor.escape import escape_bytes, escape_text
 from auditor.model.embeddings import ModelEmbeddings
 from auditor.model.indicators import (
-    IndicatorOptions,
     Indicators,
     SpecialRoles,
     compute_indicators,
     zero_rows,
 )
-
-# model_options keys read here (the CLI fills them): indicator options (see IndicatorOptions),
-# device, dtype, batch_size, exact, verify_threshold, verify_tokens, and the budget's:
-# budget, stop_window, stop_ratio, order, sample, seed.
 
 
 @dataclass(frozen=True)
@@ -113,35 +108,35 @@ class IndicatorAnalysis:
         return "ID_HOLE" if c is None else c.value
 
     def model_summary(self) -> dict[str, Any]:
-        ind = self.indicators
+        indicators = self.indicators
         emb = self.embeddings.embeddings
-        ver = self.verification()
+        verification = self.verification()
         described = emb.describe()
         return {
             **{k: described[k] for k in ("path", "format", "architecture", "tied", "embedding_shape")},
             "tokenizer_vocab_size": self.embeddings.vocab_size,
-            "indicator": ind.name,
-            "indicator_matrix": ind.matrix,
-            "selection": ind.selection,
-            "threshold": _num(ind.cutoff),
-            "candidates": len(ind.candidates),
-            "reference_source": ind.reference.source,
-            "reference_ids": list(ind.reference.ids),
-            "reference_reasons": ind.reference.counts(),
-            "verified": ver is not None and ver.ran,
-            "notes": list(emb.notes) + list(ind.notes),
+            "indicator": indicators.name,
+            "indicator_matrix": indicators.matrix,
+            "selection": indicators.selection,
+            "threshold": _num(indicators.cutoff),
+            "candidates": len(indicators.candidates),
+            "reference_source": indicators.reference.source,
+            "reference_ids": list(indicators.reference.ids),
+            "reference_reasons": indicators.reference.counts(),
+            "verified": verification is not None and verification.ran,
+            "notes": list(emb.notes) + list(indicators.notes),
         }
 
     def token_rows(self) -> list[dict[str, Any]]:
-        ind = self.indicators
-        ver = self.verification()
-        results = ver.by_id() if ver is not None else {}
-        sampled = ver.sampled_ids if ver is not None else frozenset()
-        cand = set(ind.candidates)
-        reasons = ind.reference.reasons
+        indicators = self.indicators
+        verification = self.verification()
+        results = verification.by_id() if verification is not None else {}
+        sampled = verification.sampled_ids if verification is not None else frozenset()
+        cand = set(indicators.candidates)
+        reasons = indicators.reference.reasons
         n = max(self.embeddings.rows, self.embeddings.vocab_size)
         rows = []
-        values = ind.values
+        values = indicators.values
         for tid in range(n):
             r = results.get(tid)
             if r is not None:
@@ -186,12 +181,14 @@ def _num(x: Any) -> float | None:
 def analyze_indicators(store: Any) -> IndicatorAnalysis:
     emb = store.get("embeddings")
     vocab = store.get("vocabulary")
-    options = IndicatorOptions.from_mapping(store.inputs.model_options)
+    options = store.inputs.model_options.indicators
     store.progress("computing indicators")
     e = emb.embeddings
     roles = SpecialRoles(ids=e.role_ids, texts=e.role_texts, chat_template=e.chat_template)
-    ind = compute_indicators(store.view, vocab, e.input, e.output, options, roles)
-    return IndicatorAnalysis(indicators=ind, options=options, embeddings=emb, vocab=vocab, view=store.view, _store=store)
+    indicators = compute_indicators(store.view, vocab, e.input, e.output, options, roles)
+    return IndicatorAnalysis(
+        indicators=indicators, options=options, embeddings=emb, vocab=vocab, view=store.view, _store=store
+    )
 
 
 @dataclass(frozen=True)
@@ -250,76 +247,57 @@ def check_memory(emb: ModelEmbeddings, device: str, dtype: str, probe: Any = Non
 
 
 def analyze_verification(store: Any) -> VerificationAnalysis:
-    """Verify the candidates in the chosen order under the budget, then the recall sample.
-
-    model_options read here: budget (adaptive | full | all), stop_window, stop_ratio,
-    order, sample, seed, verify_tokens (explicit ids: verified as given, no budget).
-    """
+    """Verify the candidates in the chosen order under the budget, then the recall sample
+    (ids given with `verify_ids` are verified as given, no budget)."""
     import time
 
-    from auditor.model.budget import DEFAULT_MIN_WINDOW, DEFAULT_RATIO, check_options, run_budget
+    from auditor.model.budget import StopRule, run_budget
     from auditor.model.ordering import order_candidates
     from auditor.model.recall import RecallEstimate, draw_sample
 
-    mo: Mapping[str, Any] = store.inputs.model_options
-    threshold = float(mo.get("verify_threshold", 0.01))
+    model_options = store.inputs.model_options
+    asked, wanted = model_options.verification, model_options.budget
+    threshold = asked.threshold
     if not store.inputs.generation:
         return VerificationAnalysis(False, None, (), threshold, skipped="verification was not asked for (--verify)")
-    ind = store.get("indicators")
-    budget = str(mo.get("budget", "adaptive"))
-    ordering = str(mo.get("order", "indicator"))
-    sample_size = int(mo.get("sample") or 0)
-    seed = int(mo.get("seed", 0))
-    chosen = _chosen_ids(store.view, mo.get("verify_tokens"))
-    rule = check_options(
-        budget,
-        ordering,
-        int(mo.get("stop_window", DEFAULT_MIN_WINDOW)),
-        float(mo.get("stop_ratio", DEFAULT_RATIO)),
-        sample_size,
-        seed,
-        verify_ids=bool(chosen),
-    )
-    ok_ids = _ok_ids_in_indicator_order(ind)
+    model_options.check(verify=True)
+    indicators = store.get("indicators")
+    budget, ordering, sample_size, seed = wanted.budget, wanted.order, wanted.sample, wanted.seed
+    chosen = _chosen_ids(store.view, asked.verify_ids)
+    rule = StopRule.of(wanted)
+    ok_ids = _ok_ids_in_indicator_order(indicators)
     if chosen:
         budget, listed = "requested", chosen
     elif budget == "all":
         listed = ok_ids
     else:
-        listed = list(ind.candidates)
-    e = ind.embeddings.embeddings
+        listed = list(indicators.candidates)
+    e = indicators.embeddings.embeddings
     roles = SpecialRoles(ids=e.role_ids, texts=e.role_texts, chat_template=e.chat_template)
     ordered = listed if chosen else order_candidates(listed, ordering, store.view, roles)
     if not ordered and not sample_size:  # nothing to verify: the model is not loaded
         return VerificationAnalysis(
             True, None, (), threshold, budget=_budget_section(budget, ordering, rule, 0, (), "nothing to verify")
         )
-    device = str(mo.get("device", "cpu"))
-    dtype = str(mo.get("dtype", "auto"))
-    if device == "auto":
-        device = _auto_device()
-    check_memory(e, device, dtype)
+    device = _auto_device() if asked.device == "auto" else asked.device
+    check_memory(e, device, asked.dtype)
     try:
         from auditor.model.verify import Verifier, VerifyOptions
     except ImportError as exc:
         missing = getattr(exc, "name", None) or "torch"
         if missing in ("torch", "transformers", "accelerate"):
-            from auditor.errors import MissingExtraError
+            from auditor.core import MissingExtraError
 
             raise MissingExtraError("--verify", missing, "model") from None
         raise
     options = VerifyOptions(
-        device=device,
-        dtype=dtype,
-        batch_size=int(mo.get("batch_size", 16)),
-        threshold=threshold,
-        exact=bool(mo.get("exact", False)),
+        device=device, dtype=asked.dtype, batch_size=asked.batch_size, threshold=threshold, exact=asked.exact
     )
     start = time.perf_counter()
     try:
         verifier = Verifier(str(store.inputs.model), store.view, options, cache=store.inputs.cache)
     except UserError as exc:
-        if mo.get("verify_required", False):
+        if asked.required:
             raise
         return VerificationAnalysis(False, None, (), threshold, skipped=str(exc))
     what = "OK tokens" if budget == "all" else "candidates" if budget != "requested" else "tokens"
@@ -363,13 +341,15 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
     )
 
 
-def _ok_ids_in_indicator_order(ind: IndicatorAnalysis) -> list[int]:
+def _ok_ids_in_indicator_order(indicators: IndicatorAnalysis) -> list[int]:
     """Every OK token with a finite indicator, lowest first: what `--budget all` verifies and
     what the recall sample draws from."""
     from auditor.model.indicators import select_candidates
 
     everything = IndicatorOptions(candidates_percent=100.0)
-    ids, _cutoff = select_candidates(ind.vocab, ind.indicators.values, everything, ind.view.vocab_size)
+    ids, _cutoff = select_candidates(
+        indicators.vocab, indicators.indicators.values, everything, indicators.view.vocab_size
+    )
     return list(ids)
 
 
@@ -406,7 +386,7 @@ def _chosen_ids(view: Any, chosen: Any) -> list[int]:
             data = str(item).encode("utf-8")
             hits = [i for i, tb in enumerate(view.token_bytes) if tb == data]
             if not hits:
-                raise UserError(f"verify_tokens: no token {item!r} in the tokenizer")
+                raise UserError(f"--verify-ids: no token {item!r} in the tokenizer")
             out.append(hits[0])
     return out
 
