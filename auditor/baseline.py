@@ -13,34 +13,15 @@ any more are `stale` (fixed: delete them with --write-baseline).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.core import BaselineOutcome, Finding, UserError
+from auditor.core import BaselineOutcome, Finding, UserError, fingerprint
 
 FORMAT = 1
-
-
-def token_key(finding: Finding) -> bytes:
-    """What identifies a finding inside one artifact and rule, ids left out."""
-    if finding.token_bytes is not None:
-        return b"b:" + finding.token_bytes
-    if finding.token_id is not None:
-        return b"t:" + (finding.token or "").encode("utf-8", "surrogatepass")
-    return b"m:" + finding.message.encode("utf-8", "surrogatepass")
-
-
-def fingerprint(finding: Finding, artifact_id: str) -> str:
-    h = hashlib.sha256()
-    for part in (finding.code.encode(), artifact_id.encode("utf-8", "surrogatepass"), token_key(finding)):
-        h.update(len(part).to_bytes(8, "little"))
-        h.update(part)
-    return h.hexdigest()[:32]
 
 
 def artifact_id(artifact: str, base: Path) -> str:
@@ -122,8 +103,9 @@ def apply_baseline(result: Any, path: str | os.PathLike[str]) -> None:
         left = int(e.get("count", 1)) - used[e["fingerprint"]]
         used[e["fingerprint"]] = max(0, used[e["fingerprint"]] - int(e.get("count", 1)))
         if left > 0 and (e["artifact"], e["code"]) in checked:
-            stale.append({k: e[k] for k in ("artifact", "code", "fingerprint", "token_or_message") if k in e}
-                         | {"count": left})
+            stale.append(
+                {k: e[k] for k in ("artifact", "code", "fingerprint", "token_or_message") if k in e} | {"count": left}
+            )
     result.findings = marked
     new = sum(1 for f in marked if not f.baselined)
     result.baseline = BaselineOutcome(

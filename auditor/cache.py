@@ -15,8 +15,9 @@ import io
 import json
 import os
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from auditor import __version__
 from auditor.atomic import write_bytes_atomic
@@ -72,9 +73,7 @@ def artifact_files(path: str | os.PathLike[str]) -> list[Path]:
     p = Path(path)
     if not p.is_dir():
         return [p]
-    return sorted(
-        f for f in p.iterdir() if f.is_file() and not f.name.lower().endswith(_FOLDER_SKIP_SUFFIXES)
-    )
+    return sorted(f for f in p.iterdir() if f.is_file() and not f.name.lower().endswith(_FOLDER_SKIP_SUFFIXES))
 
 
 def artifact_hash(path: str | os.PathLike[str]) -> str:
@@ -184,7 +183,7 @@ class Cache:
                 document = data["document"]
                 if not isinstance(document, dict):
                     raise ValueError("not a document")
-            except Exception:  # noqa: BLE001 - anything wrong with an entry makes it a miss
+            except Exception:
                 self._drop(json_path)
                 return None
             self.hits += 1
@@ -201,7 +200,7 @@ class Cache:
                 self._check_meta(meta, kind, key)
                 document = json.loads(bytes(data["__doc__"]).decode("utf-8"))
                 arrays = {name: data[name] for name in data.files if not name.startswith("__")}
-        except Exception:  # noqa: BLE001 - anything wrong with an entry makes it a miss
+        except Exception:
             self._drop(path)
             return None
         self.hits += 1
@@ -228,7 +227,7 @@ class Cache:
                 raise ValueError(f"array name {name!r} is reserved")
             payload[name] = np.asarray(value)
         buffer = io.BytesIO()
-        np.savez(buffer, **payload)
+        np.savez(buffer, **payload)  # type: ignore[arg-type]  # numpy stubs type **kwds as allow_pickle
         self._write(path, buffer.getvalue())
 
     def _write(self, path: Path, data: bytes) -> None:

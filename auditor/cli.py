@@ -1,4 +1,4 @@
-"""The command line: parse, build the run, call the engine, pick the reporter, set the exit code.
+"""The command line: arguments and help text; every command hands over to `auditor.session`.
 
 Exit codes: 0 no failing findings, 1 failing findings, 2 usage/input/internal error.
 """
@@ -6,18 +6,31 @@ Exit codes: 0 no failing findings, 1 failing findings, 2 usage/input/internal er
 from __future__ import annotations
 
 import contextlib
-import enum
 import json
-import os
-import sys
 import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from auditor import __version__
-from auditor.core import CorpusOptions, UserError, first_line, is_error_or_panic
+from auditor.core import (
+    BUDGETS,
+    DEVICES,
+    DTYPES,
+    FAIL_ON,
+    INDICATORS,
+    ORDERINGS,
+    BudgetOptions,
+    CorpusOptions,
+    IndicatorOptions,
+    ModelOptions,
+    UserError,
+    VerificationOptions,
+    first_line,
+    is_error_or_panic,
+)
 
 app = typer.Typer(
     name="tokaudit",
@@ -29,31 +42,29 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(str, enum.Enum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-    github = "github"
-    junit = "junit"
-    markdown = "markdown"
+def _one_of(values: tuple[str, ...]) -> Callable[[str], str]:
+    """A parser that accepts one of `values` (defined once, in auditor.core)."""
+
+    def parse(value: str) -> str:
+        if value not in values:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(values)}")
+        return value
+
+    return parse
 
 
-class ListFormat(str, enum.Enum):
-    text = "text"
-    json = "json"
+def _metavar(values: tuple[str, ...]) -> str:
+    return "[" + "|".join(values) + "]"
 
 
-class Color(str, enum.Enum):
-    auto = "auto"
-    always = "always"
-    never = "never"
+IndicatorDefaults, VerifyDefaults, BudgetDefaults = IndicatorOptions(), VerificationOptions(), BudgetOptions()
+CorpusDefaults = CorpusOptions()
 
 
-class FailOn(str, enum.Enum):
-    error = "error"
-    warning = "warning"
-    info = "info"
-    never = "never"
+def _format_help(command: str) -> str:
+    from auditor.reporters import formats_for
+
+    return f"Report format: {', '.join(formats_for(command))}."
 
 
 _STATE = {"debug": False}
@@ -109,12 +120,6 @@ def _split(values: Optional[list[str]]) -> list[str]:
     return out
 
 
-def _progress_wanted(quiet: bool, no_progress: bool) -> bool:
-    if quiet or no_progress or os.environ.get("PRE_COMMIT") == "1":
-        return False
-    return sys.stderr.isatty()
-
-
 def _parse_rule_options(values: Optional[list[str]]) -> dict[str, dict[str, Any]]:
     from auditor.registry import find_rule
 
@@ -144,37 +149,56 @@ def lint(
         ),
     ],
     select: Annotated[
-        Optional[list[str]], typer.Option("--select", metavar="RULES", help="Rules to run: codes, prefixes, names or ALL (comma-separated).")
+        Optional[list[str]],
+        typer.Option(
+            "--select", metavar="RULES", help="Rules to run: codes, prefixes, names or ALL (comma-separated)."
+        ),
     ] = None,
     extend_select: Annotated[
         Optional[list[str]], typer.Option("--extend-select", metavar="RULES", help="Rules to add to the selection.")
     ] = None,
-    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", metavar="RULES", help="Rules to leave out.")] = None,
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.text,
+    ignore: Annotated[
+        Optional[list[str]], typer.Option("--ignore", metavar="RULES", help="Rules to leave out.")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", metavar="FORMAT", help=_format_help("lint"))] = "text",
     output: Annotated[
-        Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout.")
+        Optional[Path],
+        typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout."),
     ] = None,
     fail_on: Annotated[
-        Optional[FailOn],
-        typer.Option("--fail-on", help="Lowest severity that makes the exit code 1 (default: config, else error)."),
+        Optional[str],
+        typer.Option(
+            "--fail-on",
+            help="Lowest severity that makes the exit code 1 (default: config, else error).",
+            parser=_one_of(FAIL_ON),
+            metavar=_metavar(FAIL_ON),
+        ),
     ] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings fail.")] = False,
     preset: Annotated[
         Optional[str],
-        typer.Option("--preset", metavar="NAME", help="tiktoken preset: r50k_base, p50k_base, cl100k_base, o200k_base, llama3."),
+        typer.Option(
+            "--preset", metavar="NAME", help="tiktoken preset: r50k_base, p50k_base, cl100k_base, o200k_base, llama3."
+        ),
     ] = None,
     pattern: Annotated[
         Optional[str], typer.Option("--pattern", metavar="REGEX", help="Pre-tokenizer regex for a tiktoken rank file.")
     ] = None,
     special: Annotated[
-        Optional[list[str]], typer.Option("--special", metavar="TEXT=ID", help="Special token of a tiktoken file, as TEXT=ID (repeatable).")
+        Optional[list[str]],
+        typer.Option("--special", metavar="TEXT=ID", help="Special token of a tiktoken file, as TEXT=ID (repeatable)."),
     ] = None,
     rule_option: Annotated[
-        Optional[list[str]], typer.Option("--rule-option", metavar="RULE.OPTION=VALUE", help="Rule option as RULE.OPTION=VALUE (repeatable).")
+        Optional[list[str]],
+        typer.Option(
+            "--rule-option", metavar="RULE.OPTION=VALUE", help="Rule option as RULE.OPTION=VALUE (repeatable)."
+        ),
     ] = None,
     baseline: Annotated[
         Optional[Path],
-        typer.Option("--baseline", metavar="FILE", help="Fail only on findings not in this baseline; report stale entries."),
+        typer.Option(
+            "--baseline", metavar="FILE", help="Fail only on findings not in this baseline; report stale entries."
+        ),
     ] = None,
     write_baseline: Annotated[
         Optional[Path],
@@ -183,22 +207,60 @@ def lint(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the analysis cache.")] = False,
     cache_dir: Annotated[
         Optional[Path],
-        typer.Option("--cache-dir", metavar="DIR", help="Cache folder (default: $TOKAUDIT_CACHE_DIR, else .tokaudit_cache)."),
+        typer.Option(
+            "--cache-dir", metavar="DIR", help="Cache folder (default: $TOKAUDIT_CACHE_DIR, else .tokaudit_cache)."
+        ),
     ] = None,
-    color: Annotated[Color, typer.Option("--color", help="Colour the text report (auto honours NO_COLOR/FORCE_COLOR).")] = Color.auto,
+    color: Annotated[
+        str,
+        typer.Option(
+            "--color",
+            help="Colour the text report (auto honours NO_COLOR/FORCE_COLOR).",
+            parser=_one_of(("auto", "always", "never")),
+            metavar=_metavar(("auto", "always", "never")),
+        ),
+    ] = "auto",
     lock: Annotated[
-        Optional[Path], typer.Option("--lock", metavar="FILE", help="Behaviour lock to check (default: tokaudit.lock beside each artifact).")
+        Optional[Path],
+        typer.Option(
+            "--lock", metavar="FILE", help="Behaviour lock to check (default: tokaudit.lock beside each artifact)."
+        ),
     ] = None,
     corpus: Annotated[
-        Optional[list[str]], typer.Option("--corpus", metavar="PATH", help="Corpus the tokenizer was trained on: file, folder or glob of JSONL/JSON, Parquet, text (gz/bz2/zst) or a save_to_disk dataset (repeatable).")
+        Optional[list[str]],
+        typer.Option(
+            "--corpus",
+            metavar="PATH",
+            help="Corpus the tokenizer was trained on: file, folder or glob of JSONL/JSON, Parquet, text (gz/bz2/zst) or a save_to_disk dataset (repeatable).",
+        ),
     ] = None,
     model_corpus: Annotated[
-        Optional[list[str]], typer.Option("--model-corpus", metavar="PATH", help="A sample of the model's training data, read like --corpus (repeatable).")
+        Optional[list[str]],
+        typer.Option(
+            "--model-corpus",
+            metavar="PATH",
+            help="A sample of the model's training data, read like --corpus (repeatable).",
+        ),
     ] = None,
-    text_field: Annotated[str, typer.Option("--text-field", metavar="NAME", help="Field (column) holding the text in JSON, Parquet and saved-dataset corpora.")] = "text",
-    doc_per_line: Annotated[bool, typer.Option("--doc-per-line", help="Plain-text corpora: one document per line (default: one per file).")] = False,
+    text_field: Annotated[
+        str,
+        typer.Option(
+            "--text-field",
+            metavar="NAME",
+            help="Field (column) holding the text in JSON, Parquet and saved-dataset corpora.",
+        ),
+    ] = CorpusDefaults.text_field,
+    doc_per_line: Annotated[
+        bool, typer.Option("--doc-per-line", help="Plain-text corpora: one document per line (default: one per file).")
+    ] = False,
     max_documents: Annotated[
-        Optional[int], typer.Option("--max-documents", metavar="N", min=1, help="Read only the first N documents of the corpus (and of the model corpus): a deterministic sample.")
+        Optional[int],
+        typer.Option(
+            "--max-documents",
+            metavar="N",
+            min=1,
+            help="Read only the first N documents of the corpus (and of the model corpus): a deterministic sample.",
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
@@ -206,20 +268,27 @@ def lint(
 ) -> None:
     """Lint tokenizers: every selected rule on every artifact."""
     with _guard(debug):
-        from auditor.config import CliSettings, config_for
         from auditor.core import RunInputs
         from auditor.loaders import LoadOptions
         from auditor.loaders.tiktoken_file import parse_special
-        from auditor.reporters import render, write_atomic
-        from auditor.run import lint_paths
 
-        cli = CliSettings(
-            select=tuple(_split(select)) or None,
-            extend_select=tuple(_split(extend_select)),
-            ignore=tuple(_split(ignore)),
-            rule_options=_parse_rule_options(rule_option),
+        session = _session(
+            select,
+            extend_select,
+            ignore,
+            rule_option,
+            output_format,
+            output,
+            color,
+            fail_on,
+            exit_zero,
+            baseline,
+            write_baseline,
+            cache_dir,
+            no_cache,
+            quiet,
+            no_progress,
         )
-        run_config = config_for(Path.cwd())
         load_options = LoadOptions(
             preset=preset, pattern=pattern, specials=dict(parse_special(s) for s in special or [])
         )
@@ -229,89 +298,68 @@ def lint(
             corpus_options=CorpusOptions(text_field=text_field, doc_per_line=doc_per_line, max_documents=max_documents),
             lock=None if lock is None else str(lock),
         )
-        with _progress(_progress_wanted(quiet, no_progress)) as say:
-            result = lint_paths(
-                paths,
-                cli,
-                load_options=load_options,
-                inputs=inputs,
-                cache=_cache(cache_dir or run_config.cache_dir, no_cache),
-                progress=say,
-                warn=None if quiet else (lambda msg: typer.echo(f"tokaudit: warning: {msg}", err=True)),
-            )
-        _apply_baseline(result, write_baseline, baseline or run_config.baseline)
-        fail_level = fail_on.value if fail_on is not None else (run_config.fail_on or "error")
-        use_color = _color_wanted(color, to_terminal=output is None and sys.stdout.isatty())
-        report = render(result, output_format.value, fail_on=fail_level, color=use_color)
-        if not quiet:
-            from auditor.corpus.stats import read_warnings
-
-            for line in read_warnings(result.artifacts):
-                typer.echo(f"tokaudit: warning: {line}", err=True)
-        if output is not None:
-            try:
-                write_atomic(output, report)
-            except OSError as exc:
-                raise UserError(f"{output}: cannot write the report ({exc.strerror})") from None
-        else:
-            sys.stdout.write(report)
-            sys.stdout.flush()
-        code = 1 if result.failing(fail_level) and not exit_zero else 0
+        code = session.lint(paths, load_options=load_options, inputs=inputs)
     raise typer.Exit(code)
 
 
-def _cache(directory: Optional[Path], disabled: bool) -> Any:
-    from auditor.cache import Cache, default_cache_dir
+def _session(
+    select: Optional[list[str]] = None,
+    extend_select: Optional[list[str]] = None,
+    ignore: Optional[list[str]] = None,
+    rule_option: Optional[list[str]] = None,
+    output_format: str = "text",
+    output: Optional[Path] = None,
+    color: Optional[str] = None,
+    fail_on: Optional[str] = None,
+    exit_zero: bool = False,
+    baseline: Optional[Path] = None,
+    write_baseline: Optional[Path] = None,
+    cache_dir: Optional[Path] = None,
+    no_cache: bool = False,
+    quiet: bool = False,
+    no_progress: bool = False,
+) -> Any:
+    """The session of one command, from the options every command shares."""
+    from auditor.config import CliSettings
+    from auditor.session import Output, Policy, Session, progress_wanted
 
-    return Cache(directory or default_cache_dir(), enabled=not disabled)
-
-
-def _apply_baseline(result: Any, write: Optional[Path], read: Optional[Path]) -> None:
-    """--write-baseline records every finding (then they are all baselined); --baseline reads."""
-    from auditor.baseline import apply_baseline, write_baseline
-
-    if write is not None:
-        write_baseline(write, result.findings)
-        apply_baseline(result, write)
-    elif read is not None:
-        apply_baseline(result, read)
-
-
-def _color_wanted(choice: Color, *, to_terminal: bool) -> bool:
-    """--color always/never; auto: NO_COLOR off, FORCE_COLOR on, else only on a terminal."""
-    if choice is Color.always:
-        return True
-    if choice is Color.never:
-        return False
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return to_terminal
-
-
-@contextlib.contextmanager
-def _progress(enabled: bool) -> Iterator[Any]:
-    if not enabled:
-        yield lambda _msg: None
-        return
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    with console.status("starting") as status:
-        yield lambda msg: status.update(msg)
+    return Session(
+        selection=CliSettings(
+            select=tuple(_split(select)) or None,
+            extend_select=tuple(_split(extend_select)),
+            ignore=tuple(_split(ignore)),
+            rule_options=_parse_rule_options(rule_option),
+        ),
+        policy=Policy(
+            fail_on=fail_on,
+            exit_zero=exit_zero,
+            baseline=baseline,
+            write_baseline=write_baseline,
+        ),
+        output=Output(format=output_format, path=output, color=color or "auto"),
+        cache_dir=cache_dir,
+        no_cache=no_cache,
+        quiet=quiet,
+        progress=progress_wanted(quiet, no_progress),
+        warn=lambda msg: typer.echo(f"tokaudit: warning: {msg}", err=True),
+    )
 
 
 @app.command("rules")
 def rules_cmd(
-    output_format: Annotated[ListFormat, typer.Option("--format", help="Listing format.")] = ListFormat.text,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="Listing format.", parser=_one_of(("text", "json")), metavar=_metavar(("text", "json"))
+        ),
+    ] = "text",
 ) -> None:
     """List the rules: code, name, default severity, requirements and summary."""
     with _guard():
         from auditor.registry import all_rules
 
         classes = all_rules()
-        if output_format is ListFormat.json:
+        if output_format == "json":
             data = [
                 {
                     "code": c.code,
@@ -338,7 +386,9 @@ def explain(rule: Annotated[str, typer.Argument(help="Rule code (V101) or name (
         cls = find_rule(rule)
         if cls is None:
             raise UserError(f"no rule {rule!r}; 'tokaudit rules' lists them")
-        typer.echo(f"{cls.code} {cls.name} (default severity: {cls.severity.value}; requires: {', '.join(sorted(cls.requires))})")
+        typer.echo(
+            f"{cls.code} {cls.name} (default severity: {cls.severity.value}; requires: {', '.join(sorted(cls.requires))})"
+        )
         typer.echo("")
         typer.echo(cls.doc())
         if cls.options:
@@ -354,137 +404,141 @@ def config_cmd(
         Path, typer.Argument(metavar="PATH", help="Artifact or folder whose configuration to show (default: here).")
     ] = Path("."),
     select: Annotated[Optional[list[str]], typer.Option("--select", metavar="RULES", help="As for lint.")] = None,
-    extend_select: Annotated[Optional[list[str]], typer.Option("--extend-select", metavar="RULES", help="As for lint.")] = None,
+    extend_select: Annotated[
+        Optional[list[str]], typer.Option("--extend-select", metavar="RULES", help="As for lint.")
+    ] = None,
     ignore: Annotated[Optional[list[str]], typer.Option("--ignore", metavar="RULES", help="As for lint.")] = None,
     rule_option: Annotated[
         Optional[list[str]], typer.Option("--rule-option", metavar="RULE.OPTION=VALUE", help="As for lint.")
     ] = None,
-    fail_on: Annotated[Optional[FailOn], typer.Option("--fail-on", help="As for lint.")] = None,
-    output_format: Annotated[ListFormat, typer.Option("--format", help="TOML-like text or JSON.")] = ListFormat.text,
+    fail_on: Annotated[
+        Optional[str],
+        typer.Option("--fail-on", help="As for lint.", parser=_one_of(FAIL_ON), metavar=_metavar(FAIL_ON)),
+    ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="TOML-like text or JSON.",
+            parser=_one_of(("text", "json")),
+            metavar=_metavar(("text", "json")),
+        ),
+    ] = "text",
+    command: Annotated[
+        str,
+        typer.Option(
+            "--command",
+            help="The command whose configuration to show (audit selects the M rules).",
+            parser=_one_of(("lint", "audit")),
+            metavar=_metavar(("lint", "audit")),
+        ),
+    ] = "lint",
 ) -> None:
     """Print the effective configuration: file found, rules, severities, options, ignores, allowlists."""
     with _guard():
-        from auditor.config import CliSettings, config_for, effective, to_toml
-
-        cli = CliSettings(
-            select=tuple(_split(select)) or None,
-            extend_select=tuple(_split(extend_select)),
-            ignore=tuple(_split(ignore)),
-            rule_options=_parse_rule_options(rule_option),
-        )
-        data = effective(path, cli, config_for(Path.cwd()), fail_on.value if fail_on else None)
-        if output_format is ListFormat.json:
-            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-        else:
-            sys.stdout.write(to_toml(data))
+        session = _session(select, extend_select, ignore, rule_option, output_format, fail_on=fail_on)
+        code = session.config(path, command=command)
+    raise typer.Exit(code)
 
 
 @app.command()
 def clean(
     cache_dir: Annotated[
         Optional[Path],
-        typer.Option("--cache-dir", metavar="DIR", help="Cache folder (default: $TOKAUDIT_CACHE_DIR, else .tokaudit_cache)."),
+        typer.Option(
+            "--cache-dir", metavar="DIR", help="Cache folder (default: $TOKAUDIT_CACHE_DIR, else .tokaudit_cache)."
+        ),
     ] = None,
 ) -> None:
     """Delete the analysis cache."""
     with _guard():
-        from auditor.cache import clean_cache, default_cache_dir
-        from auditor.config import config_for
-
-        target = cache_dir or config_for(Path.cwd()).cache_dir or default_cache_dir()
-        if clean_cache(target):
-            typer.echo(f"removed {target}")
-        else:
-            typer.echo(f"no cache at {target}")
+        typer.echo(_session(cache_dir=cache_dir).clean())
 
 
 @app.command("lock")
 def lock_cmd(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Tokenizer files or folders to lock.")],
     lock: Annotated[
-        Optional[Path], typer.Option("--lock", metavar="FILE", help="Lock file to write (default: tokaudit.lock beside each artifact).")
+        Optional[Path],
+        typer.Option(
+            "--lock", metavar="FILE", help="Lock file to write (default: tokaudit.lock beside each artifact)."
+        ),
     ] = None,
-    preset: Annotated[Optional[str], typer.Option("--preset", metavar="NAME", help="tiktoken preset (see lint).")] = None,
+    preset: Annotated[
+        Optional[str], typer.Option("--preset", metavar="NAME", help="tiktoken preset (see lint).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing.")] = False,
 ) -> None:
     """Record how the tokenizers encode the probe strings; `lint` (rule P111) then reports any change."""
     with _guard():
-        from auditor.preprocessing.commands import write_locks
-
-        for line in write_locks(paths, lock, preset):
-            if not quiet:
-                typer.echo(line)
+        code = _session(quiet=quiet).lock(paths, lock=lock, preset=preset)
+    raise typer.Exit(code)
 
 
 @app.command("diff")
 def diff_cmd(
     a: Annotated[Path, typer.Argument(metavar="A", help="The reference tokenizer (file or folder).")],
     b: Annotated[Path, typer.Argument(metavar="B", help="The tokenizer to compare with A.")],
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.text,
+    output_format: Annotated[str, typer.Option("--format", metavar="FORMAT", help=_format_help("diff"))] = "text",
     output: Annotated[
-        Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout.")
+        Optional[Path],
+        typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout."),
     ] = None,
     corpus: Annotated[
-        Optional[list[str]], typer.Option("--corpus", metavar="PATH", help="Also compare the tokenization of this corpus's documents (read like lint's --corpus; repeatable).")
+        Optional[list[str]],
+        typer.Option(
+            "--corpus",
+            metavar="PATH",
+            help="Also compare the tokenization of this corpus's documents (read like lint's --corpus; repeatable).",
+        ),
     ] = None,
-    text_field: Annotated[str, typer.Option("--text-field", metavar="NAME", help="Field (column) holding the text in JSON, Parquet and saved-dataset corpora.")] = "text",
-    doc_per_line: Annotated[bool, typer.Option("--doc-per-line", help="Plain-text corpora: one document per line (default: one per file).")] = False,
+    text_field: Annotated[
+        str,
+        typer.Option(
+            "--text-field",
+            metavar="NAME",
+            help="Field (column) holding the text in JSON, Parquet and saved-dataset corpora.",
+        ),
+    ] = CorpusDefaults.text_field,
+    doc_per_line: Annotated[
+        bool, typer.Option("--doc-per-line", help="Plain-text corpora: one document per line (default: one per file).")
+    ] = False,
     max_documents: Annotated[
-        Optional[int], typer.Option("--max-documents", metavar="N", min=1, help="Compare only the first N documents of the corpus.")
+        Optional[int],
+        typer.Option("--max-documents", metavar="N", min=1, help="Compare only the first N documents of the corpus."),
     ] = None,
 ) -> None:
     """Compare two tokenizers: vocabulary (added/removed/changed ids) and tokenization of the probe strings
     (and of a corpus with --corpus). Exit code 0 when they are identical, 1 when they differ."""
     with _guard():
-        from auditor.preprocessing.commands import run_diff
-
         options = CorpusOptions(text_field=text_field, doc_per_line=doc_per_line, max_documents=max_documents)
-        report, identical = run_diff(a, b, output_format.value, tuple(corpus or ()), options)
-        if output is not None:
-            from auditor.reporters import write_atomic
-
-            try:
-                write_atomic(output, report)
-            except OSError as exc:
-                raise UserError(f"{output}: cannot write the report ({exc.strerror})") from None
-        else:
-            sys.stdout.write(report)
-            sys.stdout.flush()
-    raise typer.Exit(0 if identical else 1)
+        code = _session(output_format=output_format, output=output).diff(
+            a, b, corpus=tuple(corpus or ()), corpus_options=options
+        )
+    raise typer.Exit(code)
 
 
-# --- tokaudit audit (issue 5): thin; the run is in auditor/model/audit.py, the reports in auditor/reporters/ --
-
-
-class Indicator(str, enum.Enum):
-    auto = "auto"
-    input_norm = "input-norm"
-    cosine_pc = "cosine-pc"
-    cosine = "cosine"
-
-
-class Budget(str, enum.Enum):  # auditor/model/budget.py BUDGETS
-    adaptive = "adaptive"
-    full = "full"
-    all = "all"
-
-
-class Order(str, enum.Enum):  # auditor/model/ordering.py ORDERINGS
-    indicator = "indicator"
-    roles_last = "roles-last"
-
-
-class Device(str, enum.Enum):
-    cpu = "cpu"
-    cuda = "cuda"
-    auto = "auto"
-
-
-class DType(str, enum.Enum):
-    auto = "auto"
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
+def _parse_ids(text: str | None, option: str = "--reference-ids") -> tuple[int, ...] | None:
+    """'1,2,10-12' -> (1, 2, 10, 11, 12)."""
+    if text is None:
+        return None
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, dash, hi = part.partition("-")
+        try:
+            if dash:
+                a, b = int(lo), int(hi)
+                if b < a or b - a > 10_000_000:
+                    raise ValueError
+                out.extend(range(a, b + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise UserError(f"{option}: {part!r} is not an id or a range like 10-20") from None
+    return tuple(out)
 
 
 @app.command()
@@ -494,11 +548,18 @@ def audit(
         Optional[Path], typer.Option("--tokenizer", metavar="PATH", help="Tokenizer to use instead of the model's own.")
     ] = None,
     indicator: Annotated[
-        Indicator, typer.Option("--indicator", help="auto: input-norm for untied, cosine-pc for tied models (method.md §2).")
-    ] = Indicator.auto,
+        str,
+        typer.Option(
+            "--indicator",
+            help="auto: input-norm for untied, cosine-pc for tied models (docs/method.md §2).",
+            parser=_one_of(INDICATORS),
+            metavar=_metavar(INDICATORS),
+        ),
+    ] = IndicatorDefaults.indicator,
     candidates_percent: Annotated[
-        float, typer.Option("--candidates-percent", metavar="P", help="Candidates: OK tokens at or below this percentile.")
-    ] = 2.0,
+        float,
+        typer.Option("--candidates-percent", metavar="P", help="Candidates: OK tokens at or below this percentile."),
+    ] = IndicatorDefaults.candidates_percent,
     candidates_count: Annotated[
         Optional[int], typer.Option("--candidates-count", metavar="N", help="Candidates: the N lowest OK tokens.")
     ] = None,
@@ -509,55 +570,97 @@ def audit(
         Optional[str], typer.Option("--reference-ids", metavar="IDS", help="Reference (unused) rows, e.g. 5,7,100-120.")
     ] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Verify the candidates by prompting the model.")] = False,
-    device: Annotated[Device, typer.Option("--device", help="Where verification runs.")] = Device.cpu,
-    dtype: Annotated[DType, typer.Option("--dtype", help="Weights dtype for verification.")] = DType.auto,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Candidates per verification batch.")] = 16,
+    device: Annotated[
+        str,
+        typer.Option("--device", help="Where verification runs.", parser=_one_of(DEVICES), metavar=_metavar(DEVICES)),
+    ] = VerifyDefaults.device,
+    dtype: Annotated[
+        str,
+        typer.Option(
+            "--dtype", help="Weights dtype for verification.", parser=_one_of(DTYPES), metavar=_metavar(DTYPES)
+        ),
+    ] = VerifyDefaults.dtype,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Candidates per verification batch.")
+    ] = VerifyDefaults.batch_size,
     verify_ids: Annotated[
-        Optional[str], typer.Option("--verify-ids", metavar="IDS", help="Verify these ids (e.g. 5,7,100-120) instead of the candidates.")
+        Optional[str],
+        typer.Option(
+            "--verify-ids", metavar="IDS", help="Verify these ids (e.g. 5,7,100-120) instead of the candidates."
+        ),
     ] = None,
     exact: Annotated[
         bool, typer.Option("--exact-max-prob", help="Compute every prompt and step for rejected tokens too (slower).")
     ] = False,
     budget: Annotated[
-        Budget,
+        str,
         typer.Option(
             "--budget",
             help="adaptive: verify in order until recent candidates stop yielding; full: every candidate "
             "(the paper); all: every OK token.",
+            parser=_one_of(BUDGETS),
+            metavar=_metavar(BUDGETS),
         ),
-    ] = Budget.adaptive,
+    ] = BudgetDefaults.budget,
     stop_window: Annotated[
-        int, typer.Option("--stop-window", min=1, metavar="W", help="Adaptive budget: verify at least W, stop after W without a find.")
-    ] = 16,
+        int,
+        typer.Option(
+            "--stop-window", min=1, metavar="W", help="Adaptive budget: verify at least W, stop after W without a find."
+        ),
+    ] = BudgetDefaults.stop_window,
     stop_ratio: Annotated[
         float,
         typer.Option(
-            "--stop-ratio", metavar="R", help="Adaptive budget: the window grows to R x the candidates verified (0-0.95)."
+            "--stop-ratio",
+            metavar="R",
+            help="Adaptive budget: the window grows to R x the candidates verified (0-0.95).",
         ),
-    ] = 0.5,
-    order: Annotated[Order, typer.Option("--order", help="Verification order of the candidates.")] = Order.indicator,
+    ] = BudgetDefaults.stop_ratio,
+    order: Annotated[
+        str,
+        typer.Option(
+            "--order",
+            help="Verification order of the candidates.",
+            parser=_one_of(ORDERINGS),
+            metavar=_metavar(ORDERINGS),
+        ),
+    ] = BudgetDefaults.order,
     sample: Annotated[
         int,
         typer.Option("--sample", min=0, metavar="N", help="Verify N random unverified OK tokens to estimate recall."),
     ] = 0,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the recall sample.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the recall sample.")] = BudgetDefaults.seed,
     select: Annotated[
-        Optional[list[str]], typer.Option("--select", metavar="RULES", help="Rules to run (default: the model rules, M).")
+        Optional[list[str]],
+        typer.Option("--select", metavar="RULES", help="Rules to run (default: the model rules, M)."),
     ] = None,
-    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", metavar="RULES", help="Rules to leave out.")] = None,
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.text,
+    ignore: Annotated[
+        Optional[list[str]], typer.Option("--ignore", metavar="RULES", help="Rules to leave out.")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", metavar="FORMAT", help=_format_help("audit"))] = "text",
     output: Annotated[
-        Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout.")
+        Optional[Path],
+        typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout."),
     ] = None,
     markdown: Annotated[
         Optional[Path], typer.Option("--markdown", metavar="FILE", help="Also write a Markdown report.")
     ] = None,
-    plots: Annotated[Optional[Path], typer.Option("--plots", metavar="DIR", help="Also write the PNG plots here.")] = None,
+    plots: Annotated[
+        Optional[Path], typer.Option("--plots", metavar="DIR", help="Also write the PNG plots here.")
+    ] = None,
     cache_dir: Annotated[
         Optional[Path], typer.Option("--cache-dir", metavar="DIR", help="Cache of verification results (resume).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")] = FailOn.error,
+    fail_on: Annotated[
+        Optional[str],
+        typer.Option(
+            "--fail-on",
+            help="Lowest severity that makes the exit code 1 (default: config, else error).",
+            parser=_one_of(FAIL_ON),
+            metavar=_metavar(FAIL_ON),
+        ),
+    ] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings fail.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
@@ -565,92 +668,54 @@ def audit(
 ) -> None:
     """Audit a trained model for under-trained tokens: embedding indicators, then --verify by prompting."""
     with _guard(debug):
-        from auditor.model.audit import (
-            AuditRequest,
-            check_output_paths,
-            default_cache_dir,
-            ignored_options,
-            parse_ids,
-            run_audit,
-            verification_failure,
-        )
-        from auditor.registry import select_rules
+        from auditor.session import AuditRequest
 
-        selection = select_rules(_split(select) or ["M"], (), _split(ignore))
-        if selection.unknown and not quiet:
-            typer.echo(f"tokaudit: warning: unknown rule selector(s): {', '.join(selection.unknown)}", err=True)
-        if not selection.rules:
-            raise UserError("no rule selected ('tokaudit rules' lists them): nothing would be checked")
+        session = _session(
+            select,
+            None,
+            ignore,
+            None,
+            output_format,
+            output,
+            None,
+            fail_on,
+            exit_zero,
+            cache_dir=cache_dir,
+            no_cache=no_cache,
+            quiet=quiet,
+            no_progress=no_progress,
+        )
+        options = ModelOptions(
+            indicators=IndicatorOptions(
+                indicator=indicator,
+                candidates_percent=candidates_percent,
+                candidates_count=candidates_count,
+                threshold=threshold,
+                reference_ids=_parse_ids(reference_ids, "--reference-ids"),
+            ),
+            verification=VerificationOptions(
+                device=device,
+                dtype=dtype,
+                batch_size=batch_size,
+                exact=exact,
+                verify_ids=_parse_ids(verify_ids, "--verify-ids") or (),
+                # A model transformers cannot run still gets its indicators; the exit code says so.
+                required=False,
+            ),
+            budget=BudgetOptions(
+                budget=budget,
+                order=order,
+                stop_window=stop_window,
+                stop_ratio=stop_ratio,
+                sample=sample,
+                seed=seed,
+            ),
+        )
         request = AuditRequest(
-            model=str(model),
-            tokenizer=None if tokenizer is None else str(tokenizer),
-            indicator=indicator.value,
-            candidates_percent=candidates_percent,
-            candidates_count=candidates_count,
-            threshold=threshold,
-            reference_ids=parse_ids(reference_ids, "--reference-ids"),
-            verify=verify,
-            device=device.value,
-            dtype=dtype.value,
-            batch_size=batch_size,
-            exact=exact,
-            verify_ids=parse_ids(verify_ids, "--verify-ids"),
-            budget=budget.value,
-            stop_window=stop_window,
-            stop_ratio=stop_ratio,
-            order=order.value,
-            sample=sample,
-            seed=seed,
-            cache_dir=None if no_cache else str(cache_dir or default_cache_dir()),
+            model=str(model), tokenizer=None if tokenizer is None else str(tokenizer), verify=verify, options=options
         )
-        check_output_paths([output, markdown])
-        if not quiet:
-            for why in ignored_options(request):
-                typer.echo(f"tokaudit: warning: {why}", err=True)
-        with _progress(_progress_wanted(quiet, no_progress)) as say:
-            result = run_audit(request, [cls() for cls in selection.rules], progress=say)
-        _write_audit_outputs(result, output_format.value, output, markdown, plots, fail_on.value)
-        code = 1 if result.failing(fail_on.value) and not exit_zero else 0
-        why = verification_failure(result)
-        if why is not None:  # the indicators are reported; what was asked for is not done
-            typer.echo(f"tokaudit: error: verification did not run: {why}", err=True)
-            code = 2
+        code = session.audit(request, markdown=markdown, plots=plots)
     raise typer.Exit(code)
-
-
-def _write_audit_outputs(
-    result: Any, fmt: str, output: Optional[Path], markdown: Optional[Path], plots: Optional[Path], fail_on: str
-) -> None:
-    from auditor.reporters import write_atomic
-    from auditor.reporters.audit import audit_dict, render_audit_json, render_audit_text
-
-    if fmt == "json":
-        report = render_audit_json(result)
-    elif fmt == "text":
-        report = render_audit_text(result, fail_on=fail_on)
-    else:  # sarif, github, junit, markdown: the findings, as for lint
-        from auditor.reporters import render
-
-        report = render(result, fmt, fail_on=fail_on)
-    targets = []
-    if markdown is not None:
-        from auditor.reporters.audit_markdown import render_audit_markdown
-
-        targets.append((markdown, render_audit_markdown(result)))
-    if output is not None:
-        targets.append((output, report))
-    for path, text in targets:
-        try:
-            write_atomic(path, text)
-        except OSError as exc:
-            raise UserError(f"{path}: cannot write the report ({exc.strerror})") from None
-    if plots is not None:
-        from auditor.model.plots import write_plots
-
-        write_plots(audit_dict(result), plots)
-    if output is None:
-        sys.stdout.write(report)
-        sys.stdout.flush()
 
 
 def main() -> None:

@@ -18,11 +18,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
-from auditor.core import Finding, Severity, UserError
+from auditor.core import FAIL_ON, Finding, Severity, UserError
 from auditor.rulebase import Rule
 
 CONFIG_NAMES = ("tokaudit.toml", "pyproject.toml")
@@ -38,7 +39,6 @@ KEYS = (
     "baseline",
     "cache-dir",
 )
-FAIL_ON = ("error", "warning", "info", "never")
 
 
 @dataclass(frozen=True)
@@ -267,14 +267,21 @@ def resolve_selection(
     return [c for c in rules if c.code in chosen], unknown
 
 
-def rule_settings(config: FileConfig, cli: CliSettings) -> RuleSettings:
+# What `tokaudit audit` selects before --select: the model rules. The file's select and
+# extend-select describe the lint and do not apply to an audit; its ignore does.
+AUDIT_SELECT = ("M",)
+
+
+def rule_settings(config: FileConfig, cli: CliSettings, *, command: str = "lint") -> RuleSettings:
     """The rule instances for artifacts under `config`, with the CLI on top."""
     from auditor.registry import all_rules
 
     classes = all_rules()
-    picked, unknown = resolve_selection(
-        [(config.select, config.extend_select, config.ignore), (cli.select, cli.extend_select, cli.ignore)], classes
-    )
+    if command == "audit":
+        file_layer: tuple[Sequence[str] | None, Sequence[str], Sequence[str]] = (AUDIT_SELECT, (), config.ignore)
+    else:
+        file_layer = (config.select, config.extend_select, config.ignore)
+    picked, unknown = resolve_selection([file_layer, (cli.select, cli.extend_select, cli.ignore)], classes)
     rules = []
     for cls in picked:
         options = {**config.rule_options.get(cls.code, {}), **cli.rule_options.get(cls.code, {})}
@@ -319,12 +326,14 @@ def suppressed(config: FileConfig, finding: Finding) -> bool:
 # --- `tokaudit config` ---------------------------------------------------------------
 
 
-def effective(start: str | os.PathLike[str], cli: CliSettings, run: FileConfig, fail_on: str | None) -> dict[str, Any]:
-    """The effective configuration at `start`, as plain data (for `tokaudit config`)."""
+def effective(
+    start: str | os.PathLike[str], cli: CliSettings, run: FileConfig, fail_on: str | None, *, command: str = "lint"
+) -> dict[str, Any]:
+    """The effective configuration at `start` for `command`, as plain data (for `tokaudit config`)."""
     from auditor.cache import default_cache_dir
 
     config = config_for(start)
-    settings = rule_settings(config, cli)
+    settings = rule_settings(config, cli, command=command)
     return {
         "config-file": str(config.path) if config.path else None,
         "run-config-file": str(run.path) if run.path else None,
@@ -338,43 +347,3 @@ def effective(start: str | os.PathLike[str], cli: CliSettings, run: FileConfig, 
         "per-path-ignores": {pattern: list(sel) for pattern, sel in config.per_path_ignores},
         "allowlist": {code: list(items) for code, items in sorted(config.allowlist.items())},
     }
-
-
-def _toml_value(value: Any) -> str:
-    import json
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # JSON strings are valid TOML basic strings
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(type(value))
-
-
-def to_toml(data: Mapping[str, Any]) -> str:
-    """Render `effective()` as TOML (a `[tool.tokaudit]`-style document)."""
-    lines = ["# effective tokaudit configuration"]
-    tables = []
-    for key, value in data.items():
-        if value is None:
-            lines.append(f"# {key}: not set")
-        elif isinstance(value, dict):
-            tables.append((key, value))
-        else:
-            lines.append(f"{key} = {_toml_value(value)}")
-    for key, value in tables:
-        nested = {k: v for k, v in value.items() if isinstance(v, dict)}
-        flat = {k: v for k, v in value.items() if not isinstance(v, dict)}
-        lines.append("")
-        lines.append(f"[{key}]")
-        for k, v in flat.items():
-            lines.append(f"{_toml_value(k)} = {_toml_value(v)}")
-        for k, v in nested.items():
-            lines.append("")
-            lines.append(f"[{key}.{k}]")
-            for kk, vv in v.items():
-                lines.append(f"{_toml_value(kk)} = {_toml_value(vv)}")
-    return "\n".join(lines) + "\n"

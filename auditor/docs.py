@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{DOCS_FILE} is stale: run python -m auditor.docs", file=sys.stderr)
             return 1
         return 0
-    from auditor.reporters import write_atomic
+    from auditor.atomic import write_text_atomic as write_atomic
 
     write_atomic(DOCS_FILE, text)
     print(f"wrote {DOCS_FILE}")

@@ -7,7 +7,8 @@ findings -> reporters. The engine is the only place that knows all of them.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from auditor.core import (
     ArtifactResult,
@@ -15,7 +16,6 @@ from auditor.core import (
     LintResult,
     RunInputs,
     Severity,
-    TokenizerView,
     artifact_name,
 )
 from auditor.loaders import LoadOptions, load_tokenizer
@@ -93,6 +93,7 @@ def run_lint(
         rules_run=[r.code for r in runnable],
         rules_skipped=skipped,
         suppressed=len(findings) - len(kept),
+        rules={r.code: type(r).info() for r in rules},
     )
 
 
@@ -130,6 +131,8 @@ def _lint_artifact(
             result.notes.append(f"{len(vocab.sentinel_failures)} ids could not use the sentinel")
     result.analyses = store.computed()
     result.sections = store.sections()
+    result.warnings = store.warnings()
+    result.verification = store.verification_status()
     return result, findings
 
 

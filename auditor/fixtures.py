@@ -7,7 +7,8 @@ one reachable token, so that an example can plant exactly one defect next to the
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from auditor.loaders.bytelevel import byte_to_char
 from auditor.loaders.hf_json import (

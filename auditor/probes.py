@@ -25,9 +25,7 @@ _GROUPS: dict[str, str] = {
     "symbols": "€£¥©®°±×÷—–…“”‘’•→∞≠≤≥√∑",
 }
 
-PROBE_CHARS: tuple[tuple[str, str], ...] = tuple(
-    (group, ch) for group, chars in _GROUPS.items() for ch in chars
-)
+PROBE_CHARS: tuple[tuple[str, str], ...] = tuple((group, ch) for group, chars in _GROUPS.items() for ch in chars)
 
 
 # Probe strings: whole texts whose tokenization shows preprocessing defects (lossy
@@ -84,7 +82,7 @@ PROBE_STRINGS: tuple[tuple[str, str], ...] = (
     ("code-python", "def f(x):\n    if x:\n        return x  # done\n    return None\n"),
     ("code-braces", "for (int i = 0; i < n; ++i) {\n  a[i] = b[i] * 2;\n}"),
     ("code-crlf", "int main() {\r\n    return 0;\r\n}\r\n"),
-    ("markup", "<div class=\"a\">&amp; <br/></div>"),
+    ("markup", '<div class="a">&amp; <br/></div>'),
     ("url-email", "https://example.com/a?b=c&d=e user@example.org"),
     ("special-s", "<s> text </s>"),
     ("special-endoftext", "a<|endoftext|>b"),

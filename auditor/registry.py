@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from auditor.rulebase import Rule
 
@@ -111,4 +111,3 @@ def select_rules(
         chosen.difference_update(c.code for c in hits)
     picked = tuple(c for c in rules if c.code in chosen)
     return Selection(picked, tuple(unknown))
-

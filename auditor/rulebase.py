@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator, Mapping, Union
+from typing import Any, ClassVar, Union
 
-from auditor.core import Finding, Severity, TokenizerView, UserError
+from auditor.core import Finding, RuleInfo, Severity, TokenizerView, UserError
 from auditor.escape import escape_bytes, escape_text
 
 CODE_RE = re.compile(r"^[A-Z][0-9]{3}$")
@@ -65,6 +66,18 @@ class Example:
     the run's model options); a string, or a mapping with "path", is a model folder
     relative to the repository, whose own tokenizer is used when `tokenizer` is None.
     `generation` asks for verification by prompting (a real model only).
+
+    What the findings say, so that an INVALID example proves the rule found the right
+    thing for the right reason (every INVALID example states `message`, `details`, or both;
+    VALID examples state neither):
+
+    - `message`: a fragment that the message of *every* finding contains (the cause,
+      the counted characters, the document locator...).
+    - `details`: a mapping of key/value pairs that the `details` of *at least one*
+      finding all hold; or a tuple of such mappings, each held by a *different* finding
+      (for examples whose findings differ, such as one per cause). A value is compared
+      with `==`, unless it is callable: then it is a predicate on the detail's value
+      (`{"max_prob": lambda p: p < 0.01}`).
     """
 
     description: str
@@ -77,6 +90,8 @@ class Example:
     files: Mapping[str, Any] = field(default_factory=dict)
     model: Mapping[str, Any] | str | None = None
     generation: bool = False
+    message: str = ""
+    details: Mapping[str, Any] | tuple[Mapping[str, Any], ...] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,7 +102,7 @@ class RuleContext:
     artifact: str
     options: Mapping[str, Any]
     _store: Any
-    _rule: "Rule"
+    _rule: Rule
 
     def analysis(self, name: str) -> Any:
         if name not in self._rule.uses:
@@ -156,6 +171,17 @@ class Rule:
     @classmethod
     def summary(cls) -> str:
         return cls.doc().split("\n", 1)[0].strip()
+
+    @classmethod
+    def info(cls) -> RuleInfo:
+        return RuleInfo(
+            code=cls.code,
+            name=cls.name,
+            severity=cls.severity,
+            summary=cls.summary(),
+            doc=cls.doc(),
+            requires=tuple(sorted(cls.requires)),
+        )
 
     @classmethod
     def validate_class(cls) -> None:

@@ -25,37 +25,38 @@ analysis is computed again and the entry rewritten, never trusted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from auditor.core import RunInputs, TokenizerView
+from auditor.core import RunInputs, TokenizerView, VerificationStatus
 
 
-def _vocabulary(store: "AnalysisStore") -> Any:
+def _vocabulary(store: AnalysisStore) -> Any:
     from auditor.analyses.vocabulary import analyze_vocabulary
 
     return analyze_vocabulary(store.view)
 
 
-def _probes(store: "AnalysisStore") -> Any:
+def _probes(store: AnalysisStore) -> Any:
     from auditor.analyses.preprocessing import run_probes
 
     return run_probes(store.view)
 
 
-def _normalizer(store: "AnalysisStore") -> Any:
+def _normalizer(store: AnalysisStore) -> Any:
     from auditor.analyses.preprocessing import analyze_normalizer
 
     return analyze_normalizer(store.view)
 
 
-def _lock(store: "AnalysisStore") -> Any:
+def _lock(store: AnalysisStore) -> Any:
     from auditor.preprocessing.lock import check_lock
 
     return check_lock(store)
 
 
-def _implementations(store: "AnalysisStore") -> Any:
+def _implementations(store: AnalysisStore) -> Any:
     from auditor.preprocessing.equivalence import compare_siblings, corpus_sample
 
     corpus, options = store.inputs.corpus, store.inputs.corpus_options
@@ -63,12 +64,12 @@ def _implementations(store: "AnalysisStore") -> Any:
     return compare_siblings(store, sample=sample)
 
 
-def _corpus_scan(which: str) -> Callable[["AnalysisStore"], Any]:
+def _corpus_scan(which: str) -> Callable[[AnalysisStore], Any]:
     """The statistics of one of the run's corpora: "corpus" (what the tokenizer was
     trained on) or "model_corpus" (a sample of the model's training data)."""
 
-    def compute(store: "AnalysisStore") -> Any:
-        from auditor.corpus.stats import scan_corpus
+    def compute(store: AnalysisStore) -> Any:
+        from auditor.corpus.scan import scan_corpus
 
         return scan_corpus(
             store.view,
@@ -82,56 +83,56 @@ def _corpus_scan(which: str) -> Callable[["AnalysisStore"], Any]:
     return compute
 
 
-def _wants_profile(store: "AnalysisStore") -> bool:
+def _wants_profile(store: AnalysisStore) -> bool:
     """The preprocessing profile serves only the corpus-versus-model-corpus comparison
     (P120): without a model corpus the scans skip it (a fifth of the scan's own work)."""
     return bool(store.inputs.model_corpus)
 
 
-def _corpus_mismatch(store: "AnalysisStore") -> Any:
+def _corpus_mismatch(store: AnalysisStore) -> Any:
     from auditor.corpus.mismatch import compare_corpora
 
     return compare_corpora(store.view, store.get("corpus_stats"), store.get("model_corpus_stats"))
 
 
-def _embeddings(store: "AnalysisStore") -> Any:
+def _embeddings(store: AnalysisStore) -> Any:
     from auditor.model.analysis import analyze_embeddings
 
     return analyze_embeddings(store)
 
 
-def _indicators(store: "AnalysisStore") -> Any:
+def _indicators(store: AnalysisStore) -> Any:
     from auditor.model.analysis import analyze_indicators
 
     return analyze_indicators(store)
 
 
-def _verification(store: "AnalysisStore") -> Any:
+def _verification(store: AnalysisStore) -> Any:
     from auditor.model.analysis import analyze_verification
 
     return analyze_verification(store)
 
 
-ANALYSES: dict[str, Callable[["AnalysisStore"], Any]] = {
+ANALYSES: dict[str, Callable[[AnalysisStore], Any]] = {
     "vocabulary": _vocabulary,
-    # preprocessing (issue 4): probe strings, normaliser effects, behaviour lock, other implementations
+    # preprocessing: probe strings, normaliser effects, behaviour lock, other implementations
     "probes": _probes,
     "normalizer": _normalizer,
     "lock": _lock,
     "implementations": _implementations,
-    # corpus (issue 3)
-    "corpus_stats": _corpus_scan("corpus"),  # over inputs.corpus (auditor/corpus/stats.py)
+    # corpora
+    "corpus_stats": _corpus_scan("corpus"),  # over inputs.corpus (auditor/corpus/scan.py)
     "model_corpus_stats": _corpus_scan("model_corpus"),  # the same over inputs.model_corpus
-    # corpus versus corpus (issue 4): tokens of the corpus the model corpus never shows, both profiles
+    # corpus versus corpus: tokens of the corpus the model corpus never shows, both profiles
     "corpus_mismatch": _corpus_mismatch,
-    # model (issue 5)
+    # model
     "embeddings": _embeddings,
     "indicators": _indicators,
     "verification": _verification,
 }
 
 
-def _no_key(_store: "AnalysisStore") -> list[Any]:
+def _no_key(_store: AnalysisStore) -> list[Any]:
     return []
 
 
@@ -141,10 +142,10 @@ class CacheSpec:
 
     dump: Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]
     load: Callable[[dict[str, Any], dict[str, Any]], Any]
-    key: Callable[["AnalysisStore"], Any] = _no_key
+    key: Callable[[AnalysisStore], Any] = _no_key
 
     @classmethod
-    def of(cls, result_type: Any, key: Callable[["AnalysisStore"], Any] = _no_key) -> "CacheSpec":
+    def of(cls, result_type: Any, key: Callable[[AnalysisStore], Any] = _no_key) -> CacheSpec:
         """The spec of a result class with `to_cache()` and `from_cache(document, arrays)`."""
         return cls(dump=lambda result: result.to_cache(), load=result_type.from_cache, key=key)
 
@@ -158,8 +159,8 @@ def _vocabulary_spec() -> CacheSpec:
     return CacheSpec(dump=lambda result: result.to_cache(), load=load)
 
 
-def _corpus_key(which: str) -> Callable[["AnalysisStore"], Any]:
-    def key(store: "AnalysisStore") -> Any:
+def _corpus_key(which: str) -> Callable[[AnalysisStore], Any]:
+    def key(store: AnalysisStore) -> Any:
         from auditor.corpus.reader import corpus_signature
 
         paths = store.inputs.corpus if which == "corpus" else store.inputs.model_corpus
@@ -172,7 +173,7 @@ def _corpus_key(which: str) -> Callable[["AnalysisStore"], Any]:
 
 def _corpus_spec(which: str) -> CacheSpec:
     def load(document: dict[str, Any], arrays: dict[str, Any]) -> Any:
-        from auditor.corpus.stats import CorpusStats
+        from auditor.corpus.result import CorpusStats
 
         return CorpusStats.from_cache(document, arrays)
 
@@ -215,7 +216,7 @@ class AnalysisStore:
             self._results[name] = self._cached(name, compute)
         return self._results[name]
 
-    def _cached(self, name: str, compute: Callable[["AnalysisStore"], Any]) -> Any:
+    def _cached(self, name: str, compute: Callable[[AnalysisStore], Any]) -> Any:
         cache = self.inputs.cache
         spec = CACHED.get(name)
         if spec is None or cache is None or not cache.enabled or self.artifact_key is None:
@@ -228,7 +229,7 @@ class AnalysisStore:
         if entry is not None:
             try:
                 return spec.load(*entry)
-            except Exception:  # noqa: BLE001 - a valid file with a wrong payload is a miss too
+            except Exception:
                 cache.hits -= 1
                 cache.misses += 1
         result = compute(self)
@@ -239,11 +240,28 @@ class AnalysisStore:
     def computed(self) -> list[str]:
         return sorted(self._results)
 
+    def warnings(self) -> list[str]:
+        """What the computed corpus scans have to say on stderr (bad records, failed documents)."""
+        out: list[str] = []
+        for name, label in (("corpus_stats", "corpus"), ("model_corpus_stats", "model corpus")):
+            if name in self._results:
+                out.extend(self._results[name].warnings(label))
+        return out
+
+    def verification_status(self) -> VerificationStatus | None:
+        """Whether verification ran, when the run computed it."""
+        found = self._results.get("verification")
+        return None if found is None else found.status()
+
     def sections(self) -> dict[str, Any]:
         """Report sections offered by the computed analyses, by analysis name."""
         out: dict[str, Any] = {}
         for name in self.computed():
-            section = getattr(self._results[name], "report_section", None)
+            result = self._results[name]
+            section = getattr(result, "report_section", None)
             if callable(section):
-                out[name] = section()
+                # A result may show others of the same run beside its own facts (the
+                # indicators show the verification verdicts): they are passed, never held.
+                related = {other: self._results.get(other) for other in getattr(result, "reported_with", ())}
+                out[name] = section(**related)
         return out

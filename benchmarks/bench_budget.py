@@ -38,8 +38,24 @@ TINY = REPO / "sample_corpora" / "tiny_model" / "model"
 
 
 def audit(model: str, out: Path, extra: list[str], device: str) -> tuple[float, dict]:
-    cmd = [sys.executable, "-m", "auditor", "audit", model, "--verify", "--no-cache", "--no-progress", "--exit-zero",
-           "--device", device, "--format", "json", "-o", str(out), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "auditor",
+        "audit",
+        model,
+        "--verify",
+        "--no-cache",
+        "--no-progress",
+        "--exit-zero",
+        "--device",
+        device,
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        *extra,
+    ]
     t = time.perf_counter()
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": path})
@@ -77,15 +93,17 @@ def listed_in_order(model: str, report: dict):
     candidate list (2%, 12%...) is a prefix of the OK tokens in that order."""
     from auditor.core import IndicatorOptions, ModelOptions, RunInputs
     from auditor.loaders import load_tokenizer
-    from auditor.model.audit import tokenizer_path
+    from auditor.model.locate import tokenizer_path
     from auditor.store import AnalysisStore
 
     view = load_tokenizer(tokenizer_path(model, None))
     listed = {t["token_id"] for t in report["tokens"] if t["candidate"]}
-    ind = AnalysisStore(view, RunInputs(model=model, model_options=ModelOptions(indicators=IndicatorOptions(candidates_percent=100.0)))).get("indicators")
-    cands = [i for i in ind.candidates if i in listed]
+    indicators = AnalysisStore(
+        view, RunInputs(model=model, model_options=ModelOptions(indicators=IndicatorOptions(candidates_percent=100.0)))
+    ).get("indicators")
+    cands = [i for i in indicators.candidates if i in listed]
     assert len(cands) == len(listed)
-    return view, ind, cands
+    return view, indicators, cands
 
 
 def orderings(model: str, report: dict) -> dict[str, list[int]]:
@@ -95,8 +113,8 @@ def orderings(model: str, report: dict) -> dict[str, list[int]]:
     from auditor.model.indicators import SpecialRoles, row_norms
     from auditor.model.ordering import order_candidates
 
-    view, ind, cands = listed_in_order(model, report)
-    e = ind.embeddings.embeddings
+    view, indicators, cands = listed_in_order(model, report)
+    e = indicators.embeddings.embeddings
     roles = SpecialRoles(ids=e.role_ids, texts=e.role_texts, chat_template=e.chat_template)
     norms = row_norms(e.input)[cands]
     rank_ind = np.arange(len(cands))  # the list is in indicator order
@@ -124,8 +142,10 @@ def in_process(model: str, device: str, report: dict) -> None:
         v = Verifier(model, view, VerifyOptions(device=device), model=verifier.model)
         out[budget] = run_budget(v.verify_batch, order, budget, StopRule(), v.options.batch_size)
     a, f = out["adaptive"], out["full"]
-    print(f"\nverification alone, in one process on the loaded model: adaptive {a.seconds:.1f} s "
-          f"({a.verified} verified), full {f.seconds:.1f} s ({f.verified}); ratio {a.seconds / f.seconds:.3f}")
+    print(
+        f"\nverification alone, in one process on the loaded model: adaptive {a.seconds:.1f} s "
+        f"({a.verified} verified), full {f.seconds:.1f} s ({f.verified}); ratio {a.seconds / f.seconds:.3f}"
+    )
 
 
 def main() -> int:
@@ -151,9 +171,11 @@ def main() -> int:
     fv, listed, ff = counts(reports["full"])
     av, _, af = counts(reports["adaptive"])
     b = reports["adaptive"]["model"]["verification"]["budget"]
-    ver = reports["full"]["model"]["verification"]
-    print(f"model {args.model}: {listed} candidates ({reports['full']['model']['selection']}), "
-          f"device {ver.get('device')} {ver.get('dtype')}, {args.repeat} round(s), fresh processes, --no-cache")
+    verification = reports["full"]["model"]["verification"]
+    print(
+        f"model {args.model}: {listed} candidates ({reports['full']['model']['selection']}), "
+        f"device {verification.get('device')} {verification.get('dtype')}, {args.repeat} round(s), fresh processes, --no-cache"
+    )
     print(f"\n{'budget':<10}{'wall s':>9}{'verified':>10}{'found':>7}")
     for name, v, f in (("full", fv, ff), ("adaptive", av, af)):
         print(f"{name:<10}{times[name]:>9.1f}{v:>10}{len(f):>7}")
@@ -162,17 +184,21 @@ def main() -> int:
     print(f"\nadaptive stopped: {b['stop_reason']}")
     print(f"found by adaptive / found by full: {len(af & ff)}/{len(ff)} = {found_ratio:.3f}  (target >= 0.95)")
     print(f"verified by adaptive / by full:    {av}/{fv} = {verified_ratio:.3f}  (target <= 0.15)")
-    print(f"wall time adaptive / full:         {times['adaptive']:.1f}/{times['full']:.1f} = "
-          f"{times['adaptive'] / times['full']:.3f}")
+    print(
+        f"wall time adaptive / full:         {times['adaptive']:.1f}/{times['full']:.1f} = "
+        f"{times['adaptive'] / times['full']:.3f}"
+    )
     missed = sorted(ff - af)
     if missed:
         toks = {t["token_id"]: t for t in reports["full"]["tokens"]}
         shown = ", ".join(f"{i} {toks[i]['token']!r} (max_prob {toks[i]['max_prob']:.3g})" for i in missed)
         print(f"missed by adaptive: {shown}")
 
-    rule = (b.get("stop_rule") or {})
-    print(f"\norderings replayed on the full run's verdicts (rule: min window {rule.get('min_window')}, "
-          f"ratio {rule.get('ratio')}):")
+    rule = b.get("stop_rule") or {}
+    print(
+        f"\norderings replayed on the full run's verdicts (rule: min window {rule.get('min_window')}, "
+        f"ratio {rule.get('ratio')}):"
+    )
     print(f"{'ordering':<34}{'stop':>6}{'found':>7}{'need 95%':>10}{'need 100%':>11}")
     for name, order in orderings(args.model, reports["full"]).items():
         r = replay(order, ff, rule.get("min_window", 16), rule.get("ratio", 0.5))
@@ -183,14 +209,18 @@ def main() -> int:
     if args.sample:
         sec, rep = audit(args.model, tmp / "sample.json", ["--sample", str(args.sample)] + extra, args.device)
         r = rep["model"]["verification"]["recall"]
-        print(f"\nadaptive + --sample {args.sample}: {sec:.1f} s; {r['sample_under_trained']} under-trained in the "
-              f"sample of {r['sampled']}/{r['population']}; estimated missed {r['estimated_missed']} "
-              f"(95% CI {r['missed_interval'][0]}-{r['missed_interval'][1]}), estimated recall "
-              f"{r['estimated_recall']} ({r['recall_interval'][0]}-{r['recall_interval'][1]})")
+        print(
+            f"\nadaptive + --sample {args.sample}: {sec:.1f} s; {r['sample_under_trained']} under-trained in the "
+            f"sample of {r['sampled']}/{r['population']}; estimated missed {r['estimated_missed']} "
+            f"(95% CI {r['missed_interval'][0]}-{r['missed_interval'][1]}), estimated recall "
+            f"{r['estimated_recall']} ({r['recall_interval'][0]}-{r['recall_interval'][1]})"
+        )
         for t in rep["tokens"]:
             if t["sampled"] and t["verdict"] == "under-trained":
-                print(f"  found by the sample: {t['token_id']} {t['token']!r} max_prob {t['max_prob']:.3g}, "
-                      f"indicator {t['indicator']:.4g} (candidate cutoff {rep['model']['threshold']:.4g})")
+                print(
+                    f"  found by the sample: {t['token_id']} {t['token']!r} max_prob {t['max_prob']:.3g}, "
+                    f"indicator {t['indicator']:.4g} (candidate cutoff {rep['model']['threshold']:.4g})"
+                )
     ok = found_ratio >= 0.95 and verified_ratio <= 0.15
     print(f"\nfound >= 0.95 and verified <= 0.15 (the issue's targets on SmolLM2): {'yes' if ok else 'no'}")
     return 0

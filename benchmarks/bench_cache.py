@@ -1,7 +1,7 @@
 """Cache benchmark: a second `tokaudit lint` of an unchanged 256k-vocabulary tokenizer,
 and a pre-commit run on a repository whose tokenizer did not change.
 
-Requirements (issue 6): (1) the second lint (cache hit) takes at most 20 % of the first
+Requirements: (1) the second lint (cache hit) takes at most 20 % of the first
 (cold cache), both measured in this run on the same file; (2) `pre-commit run` of the
 tokaudit hook on an unchanged tokenizer costs well under a second.
 
@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-pre-commit", action="store_true", help="skip the pre-commit part")
-    ap.add_argument("--local-hook", action="store_true",
-                    help="run the hook as a local system hook (no virtualenv built from PyPI)")
+    ap.add_argument(
+        "--local-hook", action="store_true", help="run the hook as a local system hook (no virtualenv built from PyPI)"
+    )
     args = ap.parse_args(argv)
 
     from synth_vocab import build_spec
@@ -61,8 +62,20 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
         env.pop("TOKAUDIT_CACHE_DIR", None)
         cache = work / "cache"
-        base = [sys.executable, "-m", "auditor", "lint", str(tok), "--format", "json", "-o", str(work / "r.json"),
-                "--no-progress", "--cache-dir", str(cache)]
+        base = [
+            sys.executable,
+            "-m",
+            "auditor",
+            "lint",
+            str(tok),
+            "--format",
+            "json",
+            "-o",
+            str(work / "r.json"),
+            "--no-progress",
+            "--cache-dir",
+            str(cache),
+        ]
         cold, warm, nocache = [], [], []
         reports = []
         for _ in range(args.runs):
@@ -85,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  second lint (cache hit):     {min(warm):6.2f} s   runs {', '.join(f'{t:.2f}' for t in warm)}")
         print(f"  interpreter + CLI startup:   {t_version:6.2f} s   (tokaudit --version)")
         ratio = min(warm) / min(cold)
-        print(f"  ratio hit / cold: {ratio:.1%}  (requirement <= 20%: {'PASS' if ratio <= 0.20 else 'FAIL'}); "
-              f"reports identical: {same}")
+        print(
+            f"  ratio hit / cold: {ratio:.1%}  (requirement <= 20%: {'PASS' if ratio <= 0.20 else 'FAIL'}); "
+            f"reports identical: {same}"
+        )
 
         if args.no_pre_commit:
             return 0
@@ -98,21 +113,39 @@ def main(argv: list[str] | None = None) -> int:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
         if args.local_hook or head.returncode != 0:
             # the same command, run by this interpreter: no virtualenv to build
-            hooks = [{"id": "tokaudit-lint", "name": "tokaudit lint", "language": "system",
-                      "entry": f"{sys.executable} -m auditor lint --no-progress",
-                      "files": r"(^|/)(tokenizer\.json|tokenizer\.model|[^/]*\.tiktoken|[^/]*\.gguf)$",
-                      "require_serial": True}]
+            hooks = [
+                {
+                    "id": "tokaudit-lint",
+                    "name": "tokaudit lint",
+                    "language": "system",
+                    "entry": f"{sys.executable} -m auditor lint --no-progress",
+                    "files": r"(^|/)(tokenizer\.json|tokenizer\.model|[^/]*\.tiktoken|[^/]*\.gguf)$",
+                    "require_serial": True,
+                }
+            ]
             config = {"repos": [{"repo": "local", "hooks": hooks}]}
             print("hook: repo: local, language: system (this interpreter)")
         else:
             # the published hook at this checkout's HEAD, in the virtualenv pre-commit builds
             # with a plain `pip install .` (core dependencies only, from PyPI), as users get it
             config = {"repos": [{"repo": str(REPO), "rev": head.stdout.strip(), "hooks": [{"id": "tokaudit-lint"}]}]}
-            print(f"hook: .pre-commit-hooks.yaml of {REPO} at HEAD {head.stdout.strip()[:10]} "
-                  "(uncommitted changes are not in it)")
+            print(
+                f"hook: .pre-commit-hooks.yaml of {REPO} at HEAD {head.stdout.strip()[:10]} "
+                "(uncommitted changes are not in it)"
+            )
         (repo / ".pre-commit-config.yaml").write_text(json.dumps(config), encoding="utf-8")
-        commit = ["git", "-c", "user.email=bench@example.com", "-c", "user.name=bench", "commit", "-q", "-m", "t",
-                  "--no-verify"]
+        commit = [
+            "git",
+            "-c",
+            "user.email=bench@example.com",
+            "-c",
+            "user.name=bench",
+            "commit",
+            "-q",
+            "-m",
+            "t",
+            "--no-verify",
+        ]
         for cmd in (["git", "init", "-q"], ["git", "add", "-A"], commit):
             subprocess.run(cmd, cwd=repo, check=True, capture_output=True)
         pc_env = dict(env, PRE_COMMIT_HOME=str(work / "pc_home"))
@@ -137,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         print("pre-commit run --all-files, the hook linting the unchanged tokenizer:")
         print(f"  first run (cold cache):      {t_first:6.2f} s")
         print(f"  unchanged tokenizer:         {min(again):6.2f} s   runs {', '.join(f'{t:.2f}' for t in again)}")
-        print(f"  pre-commit alone (hook skipped, nothing staged): {min(skipped):.2f} s   "
-              f"runs {', '.join(f'{t:.2f}' for t in skipped)}")
+        print(
+            f"  pre-commit alone (hook skipped, nothing staged): {min(skipped):.2f} s   "
+            f"runs {', '.join(f'{t:.2f}' for t in skipped)}"
+        )
         print(f"  the hook's share (difference): {hook_share:.2f} s")
         print(f"  requirement, the run with the hook under 1 s: {'PASS' if min(again) < 1.0 else 'FAIL'}")
         return 0

@@ -1,4 +1,4 @@
-"""Benchmark: the corpus scan against raw batch encoding, and peak memory for 1x vs 10x (issue 3).
+"""Benchmark: the corpus scan against raw batch encoding, and peak memory for 1x vs 10x.
 
     .venv/bin/python benchmarks/bench_corpus.py [--docs 4000] [--tokenizer PATH] [--repeat 3]
 
@@ -54,8 +54,32 @@ OTHER = ["東京は日本の首都です。", "今日はいい天気ですね。
 def make_corpus(path: Path, n_docs: int, seed: int = 0) -> int:
     """Write n_docs JSONL documents; returns the bytes written."""
     rng = random.Random(seed)
-    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "de", "ba", "po", "li", "gu", "fe", "ho", "an",
-                 "er", "in", "th", "st", "qu", "or", "en", "al"]
+    syllables = [
+        "ka",
+        "lo",
+        "mi",
+        "ne",
+        "ru",
+        "sa",
+        "to",
+        "vi",
+        "de",
+        "ba",
+        "po",
+        "li",
+        "gu",
+        "fe",
+        "ho",
+        "an",
+        "er",
+        "in",
+        "th",
+        "st",
+        "qu",
+        "or",
+        "en",
+        "al",
+    ]
     words = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) for _ in range(5000)})
     cum = []
     total = 0.0
@@ -86,7 +110,8 @@ def make_corpus(path: Path, n_docs: int, seed: int = 0) -> int:
 
 
 def throughput(tokenizer: Path, corpus: Path, repeat: int) -> dict[str, float]:
-    from auditor.corpus import stats as st
+    from auditor.corpus import scan as corpus_scan
+    from auditor.corpus.merge_tree import merge_tree_of
     from auditor.corpus.reader import iter_documents
     from auditor.loaders import load_tokenizer
 
@@ -97,12 +122,12 @@ def throughput(tokenizer: Path, corpus: Path, repeat: int) -> dict[str, float]:
     for t in texts:  # the scan's batching, so both sides hand the library the same batches
         cur.append(t)
         chars += len(t)
-        if len(cur) >= st.BATCH_DOCS or chars >= st.BATCH_CHARS:
+        if len(cur) >= corpus_scan.BATCH_DOCS or chars >= corpus_scan.BATCH_CHARS:
             batches.append(cur)
             cur, chars = [], 0
     if cur:
         batches.append(cur)
-    st.merge_tree_of(view)  # build the merges once (cached in the view), as a lint run would have
+    merge_tree_of(view)  # build the merges once (cached in the view), as a lint run would have
     raw_times, scan_times, raw_cpu, scan_cpu = [], [], [], []
     prof_times, prof_cpu = [], []
     n_tokens = 0
@@ -113,12 +138,12 @@ def throughput(tokenizer: Path, corpus: Path, repeat: int) -> dict[str, float]:
         raw_cpu.append(time.process_time() - c0)
         t0, c0 = time.perf_counter(), time.process_time()
         # As the rules run it without a model corpus: no preprocessing profile (only P120 needs it).
-        stats = st.scan_corpus(view, [str(corpus)], profile=False)
+        stats = corpus_scan.scan_corpus(view, [str(corpus)], profile=False)
         scan_times.append(time.perf_counter() - t0)
         scan_cpu.append(time.process_time() - c0)
         assert stats.n_tokens == n_tokens, (stats.n_tokens, n_tokens)
         t0, c0 = time.perf_counter(), time.process_time()
-        stats = st.scan_corpus(view, [str(corpus)], profile=True)  # as with --model-corpus
+        stats = corpus_scan.scan_corpus(view, [str(corpus)], profile=True)  # as with --model-corpus
         prof_times.append(time.perf_counter() - t0)
         prof_cpu.append(time.process_time() - c0)
     raw, scan = min(raw_times), min(scan_times)
@@ -149,7 +174,7 @@ def throughput(tokenizer: Path, corpus: Path, repeat: int) -> dict[str, float]:
 _CHILD = """
 import gc, resource, sys, threading, time
 sys.path.insert(0, {repo!r})
-from auditor.corpus.stats import scan_corpus
+from auditor.corpus.scan import scan_corpus
 from auditor.loaders import load_tokenizer
 
 def rss_kb():
@@ -177,8 +202,14 @@ print(before, peak[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, stats
 def peak_rss(tokenizer: Path, corpus: Path) -> dict[str, float]:
     code = _CHILD.format(repo=str(REPO), tok=str(tokenizer), corpus=str(corpus))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    return {"before_scan_mb": int(out[0]) / 1024, "scan_peak_mb": int(out[1]) / 1024, "peak_mb": int(out[2]) / 1024,
-            "documents": int(out[3]), "tokens": int(out[4]), "seconds": float(out[5])}
+    return {
+        "before_scan_mb": int(out[0]) / 1024,
+        "scan_peak_mb": int(out[1]) / 1024,
+        "peak_mb": int(out[2]) / 1024,
+        "documents": int(out[3]),
+        "tokens": int(out[4]),
+        "seconds": float(out[5]),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tokenizer", type=Path, default=NEOX if NEOX.exists() else DEMO)
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
-    print(f"cores: {os.cpu_count()}, threads: {os.environ.get('TOKAUDIT_THREADS', 'all')}, python {sys.version.split()[0]}")
+    print(
+        f"cores: {os.cpu_count()}, threads: {os.environ.get('TOKAUDIT_THREADS', 'all')}, python {sys.version.split()[0]}"
+    )
     import tokenizers
 
     print(f"tokenizer: {args.tokenizer} (tokenizers {tokenizers.__version__})")

@@ -1,4 +1,4 @@
-"""Benchmark: what the preprocessing profile adds to the corpus scan (issue 4, item 4).
+"""Benchmark: what the preprocessing profile adds to the corpus scan.
 
     .venv/bin/python benchmarks/bench_corpus_profile.py [--docs 4000] [--tokenizer PATH] [--repeat 5]
 
@@ -46,14 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     import tokenizers
 
     from auditor.analyses.profile import profile_documents
-    from auditor.corpus import stats as st
+    from auditor.corpus import scan as corpus_scan
+    from auditor.corpus.merge_tree import merge_tree_of
     from auditor.corpus.reader import iter_documents
     from auditor.loaders import load_tokenizer
 
     print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}, tokenizers {tokenizers.__version__}")
     print(f"tokenizer: {args.tokenizer}")
     view = load_tokenizer(args.tokenizer)
-    st.merge_tree_of(view)  # built once, as in a lint run
+    merge_tree_of(view)  # built once, as in a lint run
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus.jsonl"
         size = make_corpus(corpus, args.docs)
@@ -65,11 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         alone = None
         for _ in range(args.repeat):
             t0, c0 = time.perf_counter(), time.process_time()
-            st.scan_corpus(view, [str(corpus)], profile=False)
+            corpus_scan.scan_corpus(view, [str(corpus)], profile=False)
             plain.append(time.perf_counter() - t0)
             cpu_plain.append(time.process_time() - c0)
             t0, c0 = time.perf_counter(), time.process_time()
-            stats = st.scan_corpus(view, [str(corpus)])
+            stats = corpus_scan.scan_corpus(view, [str(corpus)])
             with_profile.append(time.perf_counter() - t0)
             cpu_profile.append(time.process_time() - c0)
             t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Benchmark: indicators from a model folder vs loading the full model (issue 5).
+"""Benchmark: indicators from a model folder vs loading the full model.
 
     .venv/bin/python benchmarks/bench_indicators.py [--vocab 32000] [--hidden 768] [--layers 12] [--repeat 3]
 
@@ -127,15 +127,19 @@ def main() -> int:
     from auditor.model.embeddings import read_embeddings
     from auditor.model.indicators import compute_indicators
 
-    print(f"python {sys.version.split()[0]}, torch {torch.__version__}, transformers {transformers.__version__}, "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"python {sys.version.split()[0]}, torch {torch.__version__}, transformers {transformers.__version__}, "
+        f"{os.cpu_count()} CPUs"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "model"
         t0 = time.perf_counter()
         build_model(folder, args.vocab, args.hidden, args.layers)
         size = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
-        print(f"model: vocab {args.vocab}, hidden {args.hidden}, {args.layers} layers, untied, bf16, "
-              f"{size / 1e6:.0f} MB of safetensors (built in {time.perf_counter() - t0:.1f} s)")
+        print(
+            f"model: vocab {args.vocab}, hidden {args.hidden}, {args.layers} layers, untied, bf16, "
+            f"{size / 1e6:.0f} MB of safetensors (built in {time.perf_counter() - t0:.1f} s)"
+        )
         t_a, sum_a = fresh(OURS.format(repo=str(REPO), folder=str(folder)), args.repeat)
         t_b, sum_b = fresh(BASELINE.format(repo=str(REPO), folder=str(folder)), args.repeat)
         print(f"fresh process, (a) read_embeddings + norms:     {t_a * 1000:8.1f} ms (best of {args.repeat})")
@@ -159,8 +163,12 @@ def main() -> int:
         t_ours, ind_a = best(ours, args.repeat)
         t_base, ind_b = best(baseline, args.repeat)
         same = np.array_equal(ind_a.values, ind_b.values) and ind_a.candidates == ind_b.candidates
-        print(f"warm, in process, (a) read_embeddings + indicators:      {t_ours * 1000:8.1f} ms (best of {args.repeat})")
-        print(f"warm, in process, (b) AutoModelForCausalLM + indicators: {t_base * 1000:8.1f} ms (best of {args.repeat})")
+        print(
+            f"warm, in process, (a) read_embeddings + indicators:      {t_ours * 1000:8.1f} ms (best of {args.repeat})"
+        )
+        print(
+            f"warm, in process, (b) AutoModelForCausalLM + indicators: {t_base * 1000:8.1f} ms (best of {args.repeat})"
+        )
         print(f"ratio (b)/(a): {t_base / t_ours:.1f}x; identical indicators and candidates: {same}")
         opt = IndicatorOptions(indicator="cosine-pc")
         emb = read_embeddings(folder)
@@ -187,8 +195,10 @@ def main() -> int:
         limit, indicators.EXACT_PCA_LIMIT = indicators.EXACT_PCA_LIMIT, float("inf")
         t_exact, exact = best(lambda: indicators.cosine_distance_to_reference(emb.input, ref, True), 1)
         indicators.EXACT_PCA_LIMIT = limit
-        print(f"cosine-pc on SmolLM2's matrix: {t_pc * 1000:.0f} ms (power iteration); {t_exact * 1000:.0f} ms "
-              f"with the exact covariance; max |difference| {float(np.abs(fast - exact).max()):.1e}")
+        print(
+            f"cosine-pc on SmolLM2's matrix: {t_pc * 1000:.0f} ms (power iteration); {t_exact * 1000:.0f} ms "
+            f"with the exact covariance; max |difference| {float(np.abs(fast - exact).max()):.1e}"
+        )
     else:
         print(f"SmolLM2 GGUF not present at {SMOLLM2}: skipped")
     return 0

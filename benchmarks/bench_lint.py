@@ -1,5 +1,5 @@
 """Benchmark: `tokaudit lint` of a 256k-token vocabulary, and the batch vocabulary
-analysis against the reference's per-token loop (issue 2).
+analysis against the reference's per-token loop.
 
     .venv/bin/python benchmarks/bench_lint.py [--size 256000] [--sample 50000] [--full-baseline]
 
@@ -39,14 +39,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from stage_times import StageTimers, instrument_analysis  # noqa: E402
-from synth_vocab import build_spec  # noqa: E402
+from stage_times import StageTimers, instrument_analysis
+from synth_vocab import build_spec
 
 E2E_BUDGET_S = 5.0
 SPEEDUP_TARGET = 10.0
@@ -143,8 +144,9 @@ def run_e2e(path: str, out_dir: Path, runs: int) -> dict[str, Any]:
     subprocess.run([*cmd_base, "--version"], capture_output=True, check=True)
     startup = time.perf_counter() - t0
     return {
-        "command": " ".join([Path(cmd_base[0]).name, *cmd_base[1:], "lint", "FILE", "--format", "json", "-o", "OUT",
-                             "--no-progress"]),
+        "command": " ".join(
+            [Path(cmd_base[0]).name, *cmd_base[1:], "lint", "FILE", "--format", "json", "-o", "OUT", "--no-progress"]
+        ),
         "runs_s": times,
         "best_s": min(times),
         "exit_codes": codes,
@@ -230,7 +232,7 @@ def _per_token_loop(view: Any, decode: Any, encode: Any, ids: Sequence[int], sen
                 if d.startswith(" "):  # as the analysis: some decoders keep the dummy-prefix space
                     d = d[1:]
                 if d.startswith(text):
-                    s = d[len(text):]
+                    s = d[len(text) :]
                     break
             if s is None:
                 s = decode([tid])
@@ -238,7 +240,7 @@ def _per_token_loop(view: Any, decode: Any, encode: Any, ids: Sequence[int], sen
             for text, sids in sents:
                 e = encode(text + s)
                 if tuple(e[: len(sids)]) == sids:
-                    enc = e[len(sids):]
+                    enc = e[len(sids) :]
                     break
             if enc is None:
                 enc = encode(s)
@@ -258,8 +260,9 @@ def _per_token_loop(view: Any, decode: Any, encode: Any, ids: Sequence[int], sen
     return out
 
 
-def side_by_side(path: str, *, sample: int | None, analysis_runs: int, seed: int,
-                 transformers_sample: int = 0) -> dict[str, Any]:
+def side_by_side(
+    path: str, *, sample: int | None, analysis_runs: int, seed: int, transformers_sample: int = 0
+) -> dict[str, Any]:
     from auditor.loaders import load_tokenizer
     from auditor.store import vocabulary as V
 
@@ -279,8 +282,13 @@ def side_by_side(path: str, *, sample: int | None, analysis_runs: int, seed: int
             analysis = V.analyze_vocabulary(view)
             total = time.perf_counter() - t0
         stages = {k.removeprefix("analysis."): v["seconds"] for k, v in timers.as_dict().items() if k != "analysis"}
-        runs.append({"total_s": total, "stages_s": stages, "causes_calls": timers.calls.get(
-            "analysis.causes (explain_unreachable)", 0)})
+        runs.append(
+            {
+                "total_s": total,
+                "stages_s": stages,
+                "causes_calls": timers.calls.get("analysis.causes (explain_unreachable)", 0),
+            }
+        )
     assert analysis is not None
 
     ids = view.ids
@@ -349,8 +357,19 @@ def side_by_side(path: str, *, sample: int | None, analysis_runs: int, seed: int
 def breakdown(path: str, out_dir: Path) -> dict[str, Any]:
     out_json = out_dir / "stages.json"
     report = out_dir / "report-stages.json"
-    cmd = [sys.executable, str(HERE / "stage_times.py"), str(out_json), "--",
-           "lint", path, "--format", "json", "-o", str(report), "--no-progress"]
+    cmd = [
+        sys.executable,
+        str(HERE / "stage_times.py"),
+        str(out_json),
+        "--",
+        "lint",
+        path,
+        "--format",
+        "json",
+        "-o",
+        str(report),
+        "--no-progress",
+    ]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -370,23 +389,27 @@ def print_report(res: dict[str, Any]) -> None:
     m = res["machine"]
     line = "-" * 78
     print(line)
-    print(f"tokaudit lint benchmark (issue 2)   {res['date']}")
+    print(f"tokaudit lint benchmark   {res['date']}")
     print(line)
     print(f"machine       {m['nproc']} cores, {m['cpu_model']}")
     print(f"software      Python {m['python']}, tokenizers {m['tokenizers']}, {m['platform']}")
     if m["RAYON_NUM_THREADS"] or m["TOKAUDIT_THREADS"]:
         print(f"env           RAYON_NUM_THREADS={m['RAYON_NUM_THREADS']} TOKAUDIT_THREADS={m['TOKAUDIT_THREADS']}")
     t = res["tokenizer"]
-    print(f"tokenizer     synthetic byte-level BPE: {t['ids']:,} ids = 256 bytes + {t['merges']:,} merges + "
-          f"{t['added_tokens']} added; {t['bytes'] / 1e6:.1f} MB; built in {t['build_s']:.2f} s "
-          f"(+{t['write_s']:.2f} s json.dumps/write), seed {res['seed']}")
+    print(
+        f"tokenizer     synthetic byte-level BPE: {t['ids']:,} ids = 256 bytes + {t['merges']:,} merges + "
+        f"{t['added_tokens']} added; {t['bytes'] / 1e6:.1f} MB; built in {t['build_s']:.2f} s "
+        f"(+{t['write_s']:.2f} s json.dumps/write), seed {res['seed']}"
+    )
     e = res["e2e"]
     print()
     print("1. End to end (installed console script, subprocess, wall clock)")
     print(f"   command     {e['command']}")
     print("   runs        " + ", ".join(f"{s:.2f} s" for s in e["runs_s"]) + f"   (exit codes {e['exit_codes']})")
-    print(f"   best        {e['best_s']:.2f} s   vs budget {E2E_BUDGET_S:.1f} s   -> "
-          f"{_verdict(e['best_s'] <= E2E_BUDGET_S)}")
+    print(
+        f"   best        {e['best_s']:.2f} s   vs budget {E2E_BUDGET_S:.1f} s   -> "
+        f"{_verdict(e['best_s'] <= E2E_BUDGET_S)}"
+    )
     print(f"   startup     {e['startup_s']:.2f} s for `tokaudit --version` (interpreter + imports)")
     print(f"   result      categories {e['categories']}")
     print(f"               findings {e['findings']}")
@@ -397,31 +420,46 @@ def print_report(res: dict[str, Any]) -> None:
             st = r["stages_s"]
             parts = ", ".join(f"{name} {sec:.2f}" for name, sec in st.items())
             print(f"   (a) batch run {k}: {r['total_s']:.2f} s   [{parts}; causes for {r['causes_calls']} ids]")
-        how = (f"measured on a fixed random sample of {s['baseline_ids']:,} ids (seed {res['seed']}) in "
-               f"{s['baseline_measured_s']:.2f} s, extrapolated linearly x{s['ids'] / s['baseline_ids']:.2f}"
-               if s["baseline_sampled"] else f"measured on all {s['baseline_ids']:,} ids")
-        print(f"   (b) per-token loop: {s['baseline_full_s']:.2f} s for the whole vocabulary "
-              f"({s['baseline_us_per_token']:.1f} us/token; {how})")
+        how = (
+            f"measured on a fixed random sample of {s['baseline_ids']:,} ids (seed {res['seed']}) in "
+            f"{s['baseline_measured_s']:.2f} s, extrapolated linearly x{s['ids'] / s['baseline_ids']:.2f}"
+            if s["baseline_sampled"]
+            else f"measured on all {s['baseline_ids']:,} ids"
+        )
+        print(
+            f"   (b) per-token loop: {s['baseline_full_s']:.2f} s for the whole vocabulary "
+            f"({s['baseline_us_per_token']:.1f} us/token; {how})"
+        )
         agree = "all agree" if not s["mismatches"] else f"{s['mismatches']} MISMATCHES e.g. {s['mismatch_examples']}"
         print(f"   categories (a) vs (b) on the {s['baseline_ids']:,} ids of (b): {agree}")
-        print(f"   speedup     (b)/(a) = {s['speedup']:.1f}x with the best (a), {s['speedup_worst']:.1f}x with the "
-              f"slowest (context: the bare library, no transformers layer)")
-        print(f"               ({s['speedup_without_causes']:.1f}x if (a) is counted without its causes step, which "
-              f"(b) does not do: (a) = {s['analysis_best_without_causes_s']:.2f} s then)")
+        print(
+            f"   speedup     (b)/(a) = {s['speedup']:.1f}x with the best (a), {s['speedup_worst']:.1f}x with the "
+            f"slowest (context: the bare library, no transformers layer)"
+        )
+        print(
+            f"               ({s['speedup_without_causes']:.1f}x if (a) is counted without its causes step, which "
+            f"(b) does not do: (a) = {s['analysis_best_without_causes_s']:.2f} s then)"
+        )
         hf = s.get("transformers_loop")
         if hf:
             agree = "categories agree" if not hf["mismatches"] else f"{hf['mismatches']} category MISMATCHES"
-            print(f"   (c) the reference implementation's way: the same loop through transformers {hf['version']} "
-                  f"PreTrainedTokenizerFast, one decode and one encode per token, as magikarp's TokenizerAnalyzer "
-                  f"does: {hf['us_per_token']:.1f} us/token on {hf['ids']:,} of the ids of (b), "
-                  f"{hf['full_s']:.2f} s extrapolated, {agree}")
-            print(f"   speedup     (c)/(a) = {hf['speedup']:.1f}x   vs target {SPEEDUP_TARGET:.0f}x -> "
-                  f"{_verdict(hf['speedup'] >= SPEEDUP_TARGET)}")
+            print(
+                f"   (c) the reference implementation's way: the same loop through transformers {hf['version']} "
+                f"PreTrainedTokenizerFast, one decode and one encode per token, as magikarp's TokenizerAnalyzer "
+                f"does: {hf['us_per_token']:.1f} us/token on {hf['ids']:,} of the ids of (b), "
+                f"{hf['full_s']:.2f} s extrapolated, {agree}"
+            )
+            print(
+                f"   speedup     (c)/(a) = {hf['speedup']:.1f}x   vs target {SPEEDUP_TARGET:.0f}x -> "
+                f"{_verdict(hf['speedup'] >= SPEEDUP_TARGET)}"
+            )
     b = res.get("breakdown")
     if b:
         print()
-        print(f"3. Where the end-to-end time goes (one more lint in a fresh interpreter, stage timers; "
-              f"wall {b['wall_s']:.2f} s, exit {b['exit_code']})")
+        print(
+            f"3. Where the end-to-end time goes (one more lint in a fresh interpreter, stage timers; "
+            f"wall {b['wall_s']:.2f} s, exit {b['exit_code']})"
+        )
         st = {k: v["seconds"] for k, v in b["stages"].items()}
         calls = {k: v["calls"] for k, v in b["stages"].items()}
         main_s = st.get("cli main (in-process total)", 0.0)
@@ -431,20 +469,34 @@ def print_report(res: dict[str, Any]) -> None:
         view = st.get("load.build view", 0.0)
         rows.append(("load: read file", st.get("load.read file", 0.0)))
         rows.append(("load: json.loads", st.get("load.json.loads", 0.0)))
-        rows.append(("load: tokenizers Tokenizer.from_str (rest of load_tokenizer_json)",
-                     st.get("load.tokenizer.json total", 0.0) - view - st.get("load.read file", 0.0)
-                     - st.get("load.json.loads", 0.0)))
-        rows.append(("load: build view (pieces, bytes, kinds; merges below)", view - st.get(
-            "load.build view.merge triples", 0.0)))
+        rows.append(
+            (
+                "load: tokenizers Tokenizer.from_str (rest of load_tokenizer_json)",
+                st.get("load.tokenizer.json total", 0.0)
+                - view
+                - st.get("load.read file", 0.0)
+                - st.get("load.json.loads", 0.0),
+            )
+        )
+        rows.append(
+            (
+                "load: build view (pieces, bytes, kinds; merges below)",
+                view - st.get("load.build view.merge triples", 0.0),
+            )
+        )
         rows.append(("load: build view, merge triples", st.get("load.build view.merge triples", 0.0)))
         rows.append(("load: other", load - st.get("load.tokenizer.json total", 0.0)))
         an = st.get("analysis", 0.0)
         sub = 0.0
-        for key, label in (("analysis.sentinel choice", "analysis: sentinel choice"),
-                           ("analysis.decode batch", "analysis: decode batch"),
-                           ("analysis.encode batch", "analysis: encode batch"),
-                           ("analysis.causes (explain_unreachable)",
-                            f"analysis: causes, explain_unreachable x {calls.get('analysis.causes (explain_unreachable)', 0)}")):
+        for key, label in (
+            ("analysis.sentinel choice", "analysis: sentinel choice"),
+            ("analysis.decode batch", "analysis: decode batch"),
+            ("analysis.encode batch", "analysis: encode batch"),
+            (
+                "analysis.causes (explain_unreachable)",
+                f"analysis: causes, explain_unreachable x {calls.get('analysis.causes (explain_unreachable)', 0)}",
+            ),
+        ):
             rows.append((label, st.get(key, 0.0)))
             sub += st.get(key, 0.0)
         rows.append(("analysis: categorise, single-byte and special sets", an - sub))
@@ -456,8 +508,12 @@ def print_report(res: dict[str, Any]) -> None:
         rows.append(("engine: other (counts for the report)", st.get("engine.run_lint", 0.0) - load - an - rules_total))
         rows.append(("report: render JSON", st.get("report.render", 0.0)))
         rows.append(("report: write", st.get("report.write", 0.0)))
-        rows.append(("cli: other (rule selection, exit)", main_s - st.get("engine.run_lint", 0.0)
-                     - st.get("report.render", 0.0) - st.get("report.write", 0.0)))
+        rows.append(
+            (
+                "cli: other (rule selection, exit)",
+                main_s - st.get("engine.run_lint", 0.0) - st.get("report.render", 0.0) - st.get("report.write", 0.0),
+            )
+        )
         for label, sec in rows:
             share = 100 * sec / b["wall_s"] if b["wall_s"] else 0
             print(f"   {label:<66} {sec:7.3f} s {share:5.1f}%")
@@ -466,9 +522,11 @@ def print_report(res: dict[str, Any]) -> None:
     s0 = res["side_by_side"][0]
     hf0 = s0.get("transformers_loop")
     ratio, against = (hf0["speedup"], "reference's way (c)") if hf0 else (s0["speedup"], "bare loop (b)")
-    print(f"SUMMARY  end to end {e['best_s']:.2f} s (budget {E2E_BUDGET_S:.0f} s): {_verdict(e_ok)}   "
-          f"analysis vs the {against} {ratio:.1f}x (target {SPEEDUP_TARGET:.0f}x): "
-          f"{_verdict(ratio >= SPEEDUP_TARGET)}   vs the bare loop (b) {s0['speedup']:.1f}x")
+    print(
+        f"SUMMARY  end to end {e['best_s']:.2f} s (budget {E2E_BUDGET_S:.0f} s): {_verdict(e_ok)}   "
+        f"analysis vs the {against} {ratio:.1f}x (target {SPEEDUP_TARGET:.0f}x): "
+        f"{_verdict(ratio >= SPEEDUP_TARGET)}   vs the bare loop (b) {s0['speedup']:.1f}x"
+    )
     print(line)
 
 
@@ -494,8 +552,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--analysis-runs", type=int, default=2, help="runs of the batch analysis (a)")
     ap.add_argument("--sample", type=int, default=50_000, help="ids timed in the per-token loop (b)")
     ap.add_argument("--full-baseline", action="store_true", help="run (b) on every id, no extrapolation")
-    ap.add_argument("--transformers-sample", type=int, default=20_000,
-                    help="ids for the reference-way loop (c) through transformers (0: skip; then (b) decides)")
+    ap.add_argument(
+        "--transformers-sample",
+        type=int,
+        default=20_000,
+        help="ids for the reference-way loop (c) through transformers (0: skip; then (b) decides)",
+    )
     ap.add_argument("--no-real", action="store_true", help="skip the real tokenizers")
     ap.add_argument("--no-breakdown", action="store_true", help="skip the stage breakdown run")
     ap.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary folder)")
@@ -525,15 +587,33 @@ def main(argv: list[str] | None = None) -> int:
             res["breakdown"] = breakdown(path, folder)
         sample = None if args.full_baseline else args.sample
         print("batch analysis vs per-token loop ...", file=sys.stderr, flush=True)
-        sbs = [dict(side_by_side(path, sample=sample, analysis_runs=args.analysis_runs, seed=args.seed,
-                                 transformers_sample=args.transformers_sample),
-                    label=f"synthetic {args.size // 1000}k")]
+        sbs = [
+            dict(
+                side_by_side(
+                    path,
+                    sample=sample,
+                    analysis_runs=args.analysis_runs,
+                    seed=args.seed,
+                    transformers_sample=args.transformers_sample,
+                ),
+                label=f"synthetic {args.size // 1000}k",
+            )
+        ]
         if not args.no_real:
             for label, p in real_tokenizers():
                 print(f"{label} ...", file=sys.stderr, flush=True)
-                sbs.append(dict(side_by_side(p, sample=sample, analysis_runs=args.analysis_runs, seed=args.seed,
-                                 transformers_sample=args.transformers_sample),
-                                label=label))
+                sbs.append(
+                    dict(
+                        side_by_side(
+                            p,
+                            sample=sample,
+                            analysis_runs=args.analysis_runs,
+                            seed=args.seed,
+                            transformers_sample=args.transformers_sample,
+                        ),
+                        label=label,
+                    )
+                )
         res["side_by_side"] = sbs
         print_report(res)
         if args.json:

@@ -1,4 +1,4 @@
-"""Benchmark for issue 4: what the preprocessing rules cost, and implementation equivalence speed.
+"""Benchmark: what the preprocessing rules cost, and implementation equivalence speed.
 
     python benchmarks/bench_preprocessing.py [--size 256000] [--runs 3] [--docs 10000]
 
@@ -48,9 +48,25 @@ def lint_seconds(path: Path, select: str, runs: int) -> float:
     for _ in range(runs):
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "auditor", "lint", str(path), "--select", select, "--format", "json",
-             "-o", os.devnull, "--no-progress", "-q"],
-            env=env, capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "lint",
+                str(path),
+                "--select",
+                select,
+                "--format",
+                "json",
+                "-o",
+                os.devnull,
+                "--no-progress",
+                "-q",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         elapsed = time.perf_counter() - t0
         if proc.returncode not in (0, 1):
@@ -71,14 +87,18 @@ def p_rules_seconds(path: Path, runs: int) -> tuple[float, float]:
     from auditor.store import AnalysisStore
 
     v_rules = [cls() for cls in select_rules(["V"]).rules]
-    p_rules = [cls() for cls in select_rules(["P"]).rules if cls.requires <= {"tokenizer"}]  # as a lint of the file alone
+    p_rules = [
+        cls() for cls in select_rules(["P"]).rules if cls.requires <= {"tokenizer"}
+    ]  # as a lint of the file alone
 
     def run(rules: list, store: AnalysisStore) -> int:
         n = 0
         for rule in rules:
             for analysis in rule.uses:
                 store.get(analysis)
-            ctx = RuleContext(view=store.view, artifact=store.view.path, options=rule.option_values, _store=store, _rule=rule)
+            ctx = RuleContext(
+                view=store.view, artifact=store.view.path, options=rule.option_values, _store=store, _rule=rule
+            )
             n += len(list(rule.check(ctx)))
         return n
 
@@ -121,14 +141,60 @@ def part_lint(size: int, runs: int, e2e: bool) -> None:
             for _ in range(runs):
                 base = min(base, lint_seconds(path, "V", 1))
                 with_p = min(with_p, lint_seconds(path, "V,P", 1))
-            print(f"  end to end (fresh process, noisy on a shared machine): --select V {base:.2f} s,"
-                  f" --select V,P {with_p:.2f} s")
+            print(
+                f"  end to end (fresh process, noisy on a shared machine): --select V {base:.2f} s,"
+                f" --select V,P {with_p:.2f} s"
+            )
 
 
 def sample_documents(n: int, seed: int = 1234) -> list[str]:
     """Deterministic mixed documents: prose, numbers, code with indentation and CRLF, Unicode."""
     rng = random.Random(seed)
-    words = ["the", "of", "and", "to", "in", "is", "was", "for", "on", "that", "with", "as", "by", "at", "from", "this", "have", "are", "be", "it", "not", "or", "an", "tokenizer", "model", "training", "data", "corpus", "language", "text", "encode", "decode", "merge", "vocabulary", "byte", "café", "naïve", "über", "Straße", "日本語", "привет", "مرحبا", "👍"]
+    words = [
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "is",
+        "was",
+        "for",
+        "on",
+        "that",
+        "with",
+        "as",
+        "by",
+        "at",
+        "from",
+        "this",
+        "have",
+        "are",
+        "be",
+        "it",
+        "not",
+        "or",
+        "an",
+        "tokenizer",
+        "model",
+        "training",
+        "data",
+        "corpus",
+        "language",
+        "text",
+        "encode",
+        "decode",
+        "merge",
+        "vocabulary",
+        "byte",
+        "café",
+        "naïve",
+        "über",
+        "Straße",
+        "日本語",
+        "привет",
+        "مرحبا",
+        "👍",
+    ]
     docs = []
     for k in range(n):
         kind = k % 4
@@ -142,7 +208,7 @@ def sample_documents(n: int, seed: int = 1234) -> list[str]:
             for _ in range(rng.randint(2, 8)):
                 ws = [rng.choice(words) for _ in range(rng.randint(5, 20))]
                 if rng.random() < 0.3:
-                    ws.insert(rng.randrange(len(ws)), f"{rng.randint(0, 10**rng.randint(1, 7))}")
+                    ws.insert(rng.randrange(len(ws)), f"{rng.randint(0, 10 ** rng.randint(1, 7))}")
                 sentences.append(" ".join(ws).capitalize() + rng.choice([".", "!", "?", ","]))
             body = " ".join(sentences) + ("\n\n" if kind == 1 else "")
         docs.append(body)
@@ -184,18 +250,47 @@ def gpt2_tokenizer_json(folder: Path) -> Path:
                 merges.append([bytes_to_piece(parts[0]), bytes_to_piece(parts[1])])
     vocab = {p: i for i, p in enumerate(view.pieces) if p is not None and i != 50256}
     spec = {
-        "version": "1.0", "truncation": None, "padding": None,
-        "added_tokens": [{"id": 50256, "content": "<|endoftext|>", "single_word": False, "lstrip": False,
-                          "rstrip": False, "normalized": False, "special": True}],
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [
+            {
+                "id": 50256,
+                "content": "<|endoftext|>",
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": False,
+                "special": True,
+            }
+        ],
         "normalizer": None,
-        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-            {"type": "Split", "pattern": {"Regex": PRESETS["r50k_base"].pattern}, "behavior": "Isolated", "invert": False},
-            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+        "pre_tokenizer": {
+            "type": "Sequence",
+            "pretokenizers": [
+                {
+                    "type": "Split",
+                    "pattern": {"Regex": PRESETS["r50k_base"].pattern},
+                    "behavior": "Isolated",
+                    "invert": False,
+                },
+                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
+            ],
+        },
         "post_processor": None,
         "decoder": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
-        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
-                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
-                  "vocab": vocab, "merges": merges},
+        "model": {
+            "type": "BPE",
+            "dropout": None,
+            "unk_token": None,
+            "continuing_subword_prefix": None,
+            "end_of_word_suffix": None,
+            "fuse_unk": False,
+            "byte_fallback": False,
+            "ignore_merges": False,
+            "vocab": vocab,
+            "merges": merges,
+        },
     }
     path = folder / "tokenizer.json"
     path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
@@ -262,8 +357,10 @@ def part_equivalence(n_docs: int, runs: int) -> None:
             print(f"  {x.name} vs {y.name}")
             print(f"    baseline {x.name}: {t_a:6.2f} s  ({n_docs / t_a:8.0f} docs/s)")
             print(f"    baseline {y.name}: {t_b:6.2f} s  ({n_docs / t_b:8.0f} docs/s)")
-            print(f"    compare (both + diff):  {t_c:6.2f} s  ({n_docs / t_c:8.0f} docs/s); "
-                  f"{eq.diverging} of {eq.compared} documents diverge")
+            print(
+                f"    compare (both + diff):  {t_c:6.2f} s  ({n_docs / t_c:8.0f} docs/s); "
+                f"{eq.diverging} of {eq.compared} documents diverge"
+            )
             print(f"    ratio to the slower implementation: {slower / t_c:.2f} (target >= 0.5)")
 
 

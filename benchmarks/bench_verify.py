@@ -3,7 +3,7 @@
     python benchmarks/bench_verify.py                                  # the tiny fixture model
     python benchmarks/bench_verify.py --model PATH/SmolLM2-135M-Instruct.Q4_1.gguf --count 48
 
-The reference's way (method.md §3) is one candidate, one prompt, one `generate` call
+The reference's way (docs/method.md §3) is one candidate, one prompt, one `generate` call
 (greedy, 3 new tokens, raw logits) at a time. Measured on the same model, the same
 candidates (the audit's indicator candidates: all of them, or `--count` spread evenly
 over the list, so the mix of ordinary and under-trained tokens is the list's) and the
@@ -65,8 +65,13 @@ def main() -> int:
     ap.add_argument("--model", default=str(TINY), help="model folder or GGUF file (default: the tiny fixture)")
     ap.add_argument("--tokenizer", default=None, help="tokenizer (default: the model's)")
     ap.add_argument("--count", type=int, default=None, help="candidates to verify (default: all of the set)")
-    ap.add_argument("--set", dest="which", choices=["spread", "head", "all"], default="spread",
-                    help="spread: evenly over the candidate list; head: its first ones; all: every OK token")
+    ap.add_argument(
+        "--set",
+        dest="which",
+        choices=["spread", "head", "all"],
+        default="spread",
+        help="spread: evenly over the candidate list; head: its first ones; all: every OK token",
+    )
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--device", default="cpu")
@@ -75,7 +80,7 @@ def main() -> int:
     import torch
 
     from auditor.loaders import load_tokenizer
-    from auditor.model.audit import tokenizer_path
+    from auditor.model.locate import tokenizer_path
     from auditor.model.verify import Verifier, VerifyOptions, reference_probs
 
     view = load_tokenizer(args.tokenizer or tokenizer_path(args.model, None))
@@ -86,9 +91,11 @@ def main() -> int:
     exact = Verifier(
         args.model, view, VerifyOptions(device=args.device, batch_size=args.batch_size, exact=True), model=fast.model
     )
-    print(f"model {args.model}: loaded in {load_s:.1f}s (not counted), device {fast.device}, dtype {fast.dtype}, "
-          f"torch threads {torch.get_num_threads()}, placeholder {fast.prompts.placeholder_id} "
-          f"{fast.prompts.placeholder_text!r}, {len(ids)} candidates ({args.which})")
+    print(
+        f"model {args.model}: loaded in {load_s:.1f}s (not counted), device {fast.device}, dtype {fast.dtype}, "
+        f"torch threads {torch.get_num_threads()}, placeholder {fast.prompts.placeholder_id} "
+        f"{fast.prompts.placeholder_text!r}, {len(ids)} candidates ({args.which})"
+    )
     thr = fast.options.threshold
 
     def reference():
@@ -105,7 +112,11 @@ def main() -> int:
     ref_verdict = {i: ("under-trained" if ref_max[i] < thr else "ok") for i in ids}
     n = len(ids)
     print(f"\n{'mode':<34}{'seconds':>9}{'cand/s':>9}{'vs reference':>14}")
-    for name, sec in (("reference (generate, one at a time)", ref_s), ("batched exact", exact_s), ("batched, early rejection", fast_s)):
+    for name, sec in (
+        ("reference (generate, one at a time)", ref_s),
+        ("batched exact", exact_s),
+        ("batched, early rejection", fast_s),
+    ):
         print(f"{name:<34}{sec:>9.2f}{n / sec:>9.2f}{ref_s / sec:>13.2f}x")
 
     bad = 0
@@ -116,8 +127,10 @@ def main() -> int:
             print(f"VERDICTS DIFFER ({label}): {diffs}")
     max_diff = max(abs(r.max_prob - ref_max[i]) for r, i in zip(ex, ids))
     under = sum(v == "under-trained" for v in ref_verdict.values())
-    print(f"\nverdicts identical to the reference: {'yes' if not bad else 'NO'}; "
-          f"{under} of {n} under-trained; exact max_prob vs reference: max |diff| {max_diff:.2e}")
+    print(
+        f"\nverdicts identical to the reference: {'yes' if not bad else 'NO'}; "
+        f"{under} of {n} under-trained; exact max_prob vs reference: max |diff| {max_diff:.2e}"
+    )
     for name in fast.options.template_order:
         rejects = sum(max(ref[i][name]) >= thr for i in ids)
         alone = sum(max(ref[i][name]) >= thr and all(max(ref[i][o]) < thr for o in ref[i] if o != name) for i in ids)

@@ -14,7 +14,8 @@ import json
 import sys
 import time
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class StageTimers:
@@ -49,7 +50,7 @@ class StageTimers:
             setattr(owner, attr, orig)
         self._undo.clear()
 
-    def __enter__(self) -> "StageTimers":
+    def __enter__(self) -> StageTimers:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -27,7 +27,7 @@ ONSETS = (
 ).split()
 VOWELS = "a e i o u y ai au ea ee ie io oa oo ou ue".split()
 CODAS = ("", "", "", "n", "r", "s", "t", "l", "m", "nd", "nt", "ng", "ck", "st", "rs", "th", "x", "ss")
-PUNCT = list("!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~")
+PUNCT = list('!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~')
 # letters of other scripts: 2-byte (Latin-1, Latin Extended, Greek, Cyrillic) and 3-byte (CJK, kana)
 LATIN_ACC = "àáâãäåæçèéêëìíîïñòóôõöøùúûüýþÿœšžł"
 GREEK = "αβγδεζηθικλμνξοπρστυφχψω"
@@ -74,7 +74,11 @@ def _word(rng: random.Random, group: str) -> str:
     if group == "punct":
         return (" " if rng.random() < 0.5 else "") + "".join(rng.choice(PUNCT) for _ in range(rng.randint(1, 3)))
     if group == "space":
-        return rng.choice([" ", "\n", "\t"]) * rng.randint(2, 12) if rng.random() < 0.7 else "\n" + " " * rng.randint(1, 16)
+        return (
+            rng.choice([" ", "\n", "\t"]) * rng.randint(2, 12)
+            if rng.random() < 0.7
+            else "\n" + " " * rng.randint(1, 16)
+        )
     if group == "sp_latin":
         return " " + "".join(rng.choice("abcdefghilmnoprstu" + LATIN_ACC) for _ in range(rng.randint(2, 9)))
     if group == "sp_cyrillic":

@@ -44,7 +44,7 @@ BUILTIN_RULES = (
     MissingByteCoverage,
     ReservedToken,
     VocabularyIdGap,
-    # preprocessing (issue 4)
+    # preprocessing
     SplitPatternIsString,
     LossyNormalizer,
     DecoderNotInverse,
@@ -56,13 +56,13 @@ BUILTIN_RULES = (
     LockMismatch,
     ImplementationMismatch,
     CorpusPreprocessingMismatch,
-    # corpus (issue 3)
+    # corpus
     SingleDocumentMerge,
     ScaffoldToken,
     UnseenToken,
     LossyRoundTrip,
     UnknownTokenRate,
-    # model (issue 5)
+    # model
     TokenIdBeyondEmbedding,
     PaddingEmbeddingRows,
     ZeroEmbeddingRow,

@@ -9,7 +9,7 @@ The corpus (`corpus.jsonl`) mixes prose, code, CJK, Cyrillic and emoji, with pla
 artifacts, so `tokaudit lint ... --corpus sample_corpora/demo/corpus.jsonl` has
 something to show:
 - one log-spam document repeating an odd identifier thousands of times, which BPE
-  learns as tokens used in that document only (GPT-2's "PsyNetMessage", real-bugs #21);
+  learns as tokens used in that document only (GPT-2's "PsyNetMessage", docs/defects.md #21);
 - one document with `\r\n` line endings, one with tab-indented code and runs of spaces;
 - rare characters (a few CJK and emoji only in one or two documents).
 
@@ -20,9 +20,9 @@ coverage below 1): its round trips are lossy and rare characters become `<unk>`.
 The byte-level BPE (`tokenizer.json`) gets the defects real tokenizers shipped with, so
 `tokaudit lint sample_corpora/demo/tokenizer.json` alone has something to show:
 - added tokens of 2..8 spaces, matched before BPE, which make vocabulary entries holding
-  such runs unreachable (the GPT-NeoX-20B defect, real-bugs #15);
-- special tokens that plain text turns into control ids (real-bugs #19);
-- reserved placeholder tokens that nothing will ever train (real-bugs #17).
+  such runs unreachable (the GPT-NeoX-20B defect, docs/defects.md #15);
+- special tokens that plain text turns into control ids (docs/defects.md #19);
+- reserved placeholder tokens that nothing will ever train (docs/defects.md #17).
 """
 
 from __future__ import annotations
@@ -46,7 +46,13 @@ CODE = [
     "if (x > 0) {\n    return y * 2;\n} else {\n    return -1;\n}\n",
     "class Node:\n    def __init__(self, value):\n        self.value = value\n        self.next = None\n",
 ]
-OTHER = ["東京は日本の首都です。", "今日はいい天気ですね。", "Привет, как дела?", "Ça va très bien, merci !", "🙂 👍 🎉 🚀"]
+OTHER = [
+    "東京は日本の首都です。",
+    "今日はいい天気ですね。",
+    "Привет, как дела?",
+    "Ça va très bien, merci !",
+    "🙂 👍 🎉 🚀",
+]
 
 
 SPAM_ID = "PsyNetMessageV7"  # the odd identifier of the log-spam document

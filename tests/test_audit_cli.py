@@ -107,8 +107,9 @@ def test_tokenizer_that_does_not_match_the_model_fails(model_dir, tmp_path):
     view = load_tokenizer(bigger)
     import numpy as np
 
-    write_safetensors(small / "model.safetensors",
-                      {"model.embed_tokens.weight": np.ones((view.vocab_size - 4, 8), dtype=np.float32)})
+    write_safetensors(
+        small / "model.safetensors", {"model.embed_tokens.weight": np.ones((view.vocab_size - 4, 8), dtype=np.float32)}
+    )
     res = _run(small, "--tokenizer", bigger, "--select", "M101")
     assert res.exit_code == 1, res.output
     assert "M101 token-id-beyond-embedding [error] 4 findings" in res.output
@@ -218,7 +219,9 @@ def test_verify_with_no_candidates_loads_nothing(model_dir, monkeypatch):
     assert ver["ran"] is True and ver["verified"] == 0
 
 
-@pytest.mark.parametrize("fmt, marker", [("sarif", '"version": "2.1.0"'), ("junit", "<testsuites"), ("github", "::"), ("markdown", "#")])
+@pytest.mark.parametrize(
+    "fmt, marker", [("sarif", '"version": "2.1.0"'), ("junit", "<testsuites"), ("github", "::"), ("markdown", "#")]
+)
 def test_audit_findings_in_every_lint_format(model_dir, fmt, marker):
     """`--format` means the same for audit as for lint: the findings in that format."""
     res = _run(model_dir, "--format", fmt)

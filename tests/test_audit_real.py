@@ -10,13 +10,16 @@ pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 
 def test_smollm2_indicators_end_to_end():
-    from auditor.model.audit import AuditRequest, run_audit
+    from auditor.config import CliSettings
     from auditor.registry import select_rules
     from auditor.reporters.audit import audit_dict
+    from auditor.session import AuditRequest, Session
 
     path = real_file("smollm2")
     rules = [cls() for cls in select_rules(["M"]).rules]
-    result = run_audit(AuditRequest(model=str(path)), rules)
+    result = Session(selection=CliSettings(select=tuple(c.code for c in rules))).audit_result(
+        AuditRequest(model=str(path))
+    )
     report = audit_dict(result)
     m = report["model"]
     assert m["format"] == "gguf" and m["architecture"] == "llama"
@@ -45,8 +48,9 @@ def test_minilm_encoder_indicators_work_and_verification_says_why(tmp_path):
 
     path = real_file("minilm")
     out = tmp_path / "r.json"
-    res = CliRunner().invoke(app, ["audit", str(path), "--verify", "--no-cache", "--no-progress",
-                                   "--format", "json", "-o", str(out)])
+    res = CliRunner().invoke(
+        app, ["audit", str(path), "--verify", "--no-cache", "--no-progress", "--format", "json", "-o", str(out)]
+    )
     assert res.exit_code == 2  # verification was asked for and cannot run
     assert "verification did not run" in res.output
     m = json.loads(out.read_text())["model"]

@@ -86,12 +86,15 @@ def test_baseline_from_config(tok, tmp_path):
     assert runner.invoke(app, ["lint", str(tok)]).exit_code == 0
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no such baseline file"),
-    ("{not json", "invalid JSON"),
-    ('{"findings": []}', "not a tokaudit baseline"),
-    ('{"tokaudit_baseline": 1, "findings": [{"code": 1}]}', "malformed baseline entry"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such baseline file"),
+        ("{not json", "invalid JSON"),
+        ('{"findings": []}', "not a tokaudit baseline"),
+        ('{"tokaudit_baseline": 1, "findings": [{"code": 1}]}', "malformed baseline entry"),
+    ],
+)
 def test_bad_baseline_is_exit_two(tok, tmp_path, content, message):
     base = tmp_path / "b.json"
     if content is not None:

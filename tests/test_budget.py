@@ -246,11 +246,13 @@ def test_roles_last_moves_the_tokens_the_model_uses_to_the_end():
 
 
 def _audit(**kw):
-    from auditor.model.audit import AuditRequest, run_audit
-    from auditor.registry import select_rules
+    from auditor.config import CliSettings
+    from auditor.core import ModelOptions
     from auditor.reporters.audit import audit_dict
+    from auditor.session import AuditRequest, Session
 
-    result = run_audit(AuditRequest(model=str(TINY), verify=True, **kw), [cls() for cls in select_rules(["M105"]).rules])
+    request = AuditRequest(model=str(TINY), verify=True, options=ModelOptions.from_mapping(kw))
+    result = Session(selection=CliSettings(select=("M105",))).audit_result(request)
     return audit_dict(result)
 
 
@@ -327,8 +329,21 @@ def test_cli_budget_options_and_deterministic_report(planted, tmp_path):
     base = ["audit", str(TINY), "--verify", "--no-progress", "--format", "json", "--cache-dir", str(tmp_path / "c")]
     outs = []
     for name, cache in (("a.json", []), ("b.json", ["--no-cache"]), ("c.json", [])):
-        res = runner.invoke(app, [*base, "--candidates-percent", "12", "--sample", "50", "--order", "roles-last",
-                                  "-o", str(tmp_path / name), *cache])
+        res = runner.invoke(
+            app,
+            [
+                *base,
+                "--candidates-percent",
+                "12",
+                "--sample",
+                "50",
+                "--order",
+                "roles-last",
+                "-o",
+                str(tmp_path / name),
+                *cache,
+            ],
+        )
         assert res.exit_code == 0, res.output
         outs.append((tmp_path / name).read_bytes())
     assert outs[0] == outs[1] == outs[2]  # computed twice, then read from the cache
@@ -339,7 +354,9 @@ def test_cli_budget_options_and_deterministic_report(planted, tmp_path):
     ok = [t for t in report["tokens"] if t["category"] in ("OK", "OK_SPECIAL") and t["indicator"] is not None]
     assert ver["recall"]["population"] == len(ok) - ver["budget"]["verified"]
     assert ver["budget"]["unverified"] > 0
-    res = runner.invoke(app, ["audit", str(TINY), "--verify", "--no-progress", "--no-cache", "--candidates-percent", "12"])
+    res = runner.invoke(
+        app, ["audit", str(TINY), "--verify", "--no-progress", "--no-cache", "--candidates-percent", "12"]
+    )
     assert res.exit_code == 0 and "stopped: stopping rule met" in res.output and "left unverified" in res.output
 
 
@@ -359,10 +376,10 @@ def test_bad_budget_options_exit_2_before_loading(args, message):
 
 
 def test_options_a_run_ignores_are_warned_about():
-    from auditor.model.audit import AuditRequest, ignored_options
+    from auditor.core import ModelOptions
 
-    def warned(**kw) -> str:
-        return " ".join(ignored_options(AuditRequest(model="m", **kw)))
+    def warned(verify: bool = False, **kw) -> str:
+        return " ".join(ModelOptions.from_mapping(kw).unused(verify=verify))
 
     assert warned(verify=True) == "" and warned(verify=True, budget="full") == ""
     assert "adaptive budget" in warned(verify=True, budget="full", stop_window=8)

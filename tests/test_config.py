@@ -112,8 +112,9 @@ def test_bad_config_is_one_line_exit_two(project, text, message):
 
 def test_per_path_ignores_and_allowlists(project):
     root, tok = project
-    _write(root / "tokaudit.toml", "[per-path-ignores]\n'models/*/tokenizer.json' = ['V103']\n"
-                                   "[allowlist]\nV101 = ['zz']\n")
+    _write(
+        root / "tokaudit.toml", "[per-path-ignores]\n'models/*/tokenizer.json' = ['V103']\n[allowlist]\nV101 = ['zz']\n"
+    )
     res = runner.invoke(app, ["lint", str(tok), "--format", "json"])
     report = json.loads(res.stdout)
     assert [(f["code"], f["token"]) for f in report["findings"]] == [("V101", "  ")]
@@ -157,8 +158,10 @@ def test_run_settings_fail_on_from_working_directory(project):
 
 def test_config_command_prints_effective_configuration(project):
     root, tok = project
-    _write(root / "tokaudit.toml", "ignore = ['V106']\nfail-on = 'warning'\n[rules.V105]\nmax-examples = 3\n"
-                                   "[severity]\nV102 = 'warning'\n")
+    _write(
+        root / "tokaudit.toml",
+        "ignore = ['V106']\nfail-on = 'warning'\n[rules.V105]\nmax-examples = 3\n[severity]\nV102 = 'warning'\n",
+    )
     res = runner.invoke(app, ["config", str(tok)])
     assert res.exit_code == 0, res.output
     import tomllib
@@ -168,8 +171,9 @@ def test_config_command_prints_effective_configuration(project):
     assert "V106" not in data["select"] and "V101" in data["select"]
     assert data["fail-on"] == "warning" and data["severity"]["V102"] == "warning"
     assert data["rules"]["V105"] == {"max-examples": 3}
-    res = runner.invoke(app, ["config", str(tok), "--format", "json", "--rule-option", "V105.max-examples=7",
-                              "--fail-on", "info"])
+    res = runner.invoke(
+        app, ["config", str(tok), "--format", "json", "--rule-option", "V105.max-examples=7", "--fail-on", "info"]
+    )
     data = json.loads(res.stdout)
     assert data["rules"]["V105"] == {"max-examples": 7} and data["fail-on"] == "info"
 
@@ -197,7 +201,8 @@ def test_junit_lists_the_rules_each_artifact_ran(project):
     res = runner.invoke(app, ["lint", str(other), str(tok), "--format", "junit"])
     suites = {s.get("name"): s for s in ET.fromstring(res.stdout).findall("testsuite")}
     assert [c.get("name") for c in suites["models/tok/tokenizer.json"].findall("testcase")] == [
-        "V103 duplicate-token-bytes"]
+        "V103 duplicate-token-bytes"
+    ]
     from auditor.registry import all_rules
 
     cases = suites["other/tokenizer.json"].findall("testcase")

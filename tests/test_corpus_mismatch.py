@@ -1,6 +1,6 @@
-"""Corpus versus corpus (issue 4 item 4): the profile in the corpus scan, the grouping, rule P120.
+"""Corpus versus corpus: the profile in the corpus scan, the grouping, rule P120.
 
-The central test reproduces Mistral 7B's `\\r` tokens (real-bugs #16): a BPE trained on
+The central test reproduces Mistral 7B's `\\r` tokens (docs/defects.md #16): a BPE trained on
 code with `\\r\\n` line endings, a model corpus holding the same code with `\\n`.
 """
 
@@ -15,7 +15,8 @@ import pytest
 from auditor.analyses.profile import profile_documents
 from auditor.core import Document, RunInputs
 from auditor.corpus.mismatch import compare_corpora, token_features
-from auditor.corpus.stats import CorpusStats, scan_corpus, scan_documents
+from auditor.corpus.result import CorpusStats
+from auditor.corpus.scan import scan_corpus, scan_documents
 from auditor.engine import run_lint
 from auditor.fixtures import byte_level_bpe
 from auditor.loaders import load_tokenizer
@@ -63,10 +64,12 @@ def mistral_case(tmp_path_factory):
     tok = Tokenizer(models.BPE())
     # Lines are split after "\n" and nothing else is (no regex: merges cross spaces and
     # punctuation, as in SentencePiece), so code tokens ending in "\r\n" are learned.
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split("\n", behavior="merged_with_previous"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split("\n", behavior="merged_with_previous"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=700, min_frequency=2, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
@@ -107,7 +110,9 @@ def test_mistral_cr_tokens_are_named_with_the_line_ending_signal(mistral_case):
     section = result.artifacts[0].sections["corpus_mismatch"]
     assert section["explaining_features"] == ["cr"]
     assert section["unexplained"] == 0
-    assert section["signals"]["crlf"]["corpus"]["occurrences"] == section["signals"]["lf"]["model_corpus"]["occurrences"]
+    assert (
+        section["signals"]["crlf"]["corpus"]["occurrences"] == section["signals"]["lf"]["model_corpus"]["occurrences"]
+    )
     assert section["signals"]["crlf"]["model_corpus"]["occurrences"] == 0
     assert section["unexplained_rare"] == 0 and section["groups"] == {"cr": len(expected)}
     for signal in ("space_run", "lowercase", "uppercase"):  # what the normalisation kept is the same on both sides
@@ -117,7 +122,9 @@ def test_mistral_cr_tokens_are_named_with_the_line_ending_signal(mistral_case):
 
 def test_same_preprocessing_gives_no_finding(mistral_case):
     path, corpus, _model = mistral_case
-    result = run_lint([path], [CorpusPreprocessingMismatch()], inputs=RunInputs(corpus=(corpus,), model_corpus=(corpus,)))
+    result = run_lint(
+        [path], [CorpusPreprocessingMismatch()], inputs=RunInputs(corpus=(corpus,), model_corpus=(corpus,))
+    )
     assert result.findings == []
 
 
@@ -242,7 +249,7 @@ def test_real_mistral_tokenizer_names_its_tokens_ending_in_cr(tmp_path):
     result = run_lint([path], [CorpusPreprocessingMismatch()], inputs=inputs)
     [cr] = [f for f in result.findings if f.details["feature"] == "cr"]
     tokens = {e["token"] for e in cr.details["tokens"]}
-    assert {"\\r", ":\\r", "):\\r"} <= tokens  # Mistral's code tokens ending in \r (real-bugs #16)
+    assert {"\\r", ":\\r", "):\\r"} <= tokens  # Mistral's code tokens ending in \r (docs/defects.md #16)
     assert all("\\r" in t for t in tokens)
     section = result.artifacts[0].sections["corpus_mismatch"]
     assert section["explaining_features"] == ["cr"]

@@ -1,4 +1,4 @@
-"""Quality of the single-document rule on trained tokenizers (issue 3, item 5).
+"""Quality of the single-document rule on trained tokenizers.
 
 A corpus of pseudo-prose gets K planted strings, each repeated in exactly one document,
 often enough that the trainer learns them. C101 must flag every planted token (recall
@@ -23,7 +23,26 @@ REPEATS = 40
 
 def _corpus(seed: int = 7) -> tuple[list[str], list[str]]:
     rng = random.Random(seed)
-    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "de", "ba", "po", "li", "gu", "fe", "ho", "an", "er", "in"]
+    syllables = [
+        "ka",
+        "lo",
+        "mi",
+        "ne",
+        "ru",
+        "sa",
+        "to",
+        "vi",
+        "de",
+        "ba",
+        "po",
+        "li",
+        "gu",
+        "fe",
+        "ho",
+        "an",
+        "er",
+        "in",
+    ]
     words = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(1, 3))) for _ in range(600)})
     weights = [1.0 / (rank + 1) for rank in range(len(words))]  # Zipf-like
     docs = []

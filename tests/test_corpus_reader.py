@@ -1,4 +1,4 @@
-"""Corpus input: formats, locators, sampling, and every kind of bad input (issue 3, items 1 and 6)."""
+"""Corpus input: formats, locators, sampling, and every kind of bad input."""
 
 from __future__ import annotations
 
@@ -70,8 +70,12 @@ def test_json_array_parquet_and_saved_dataset(tmp_path):
     docs, _ = _read([tmp_path / "ds"])
     assert [d.text for d in docs] == TEXTS and docs[0].locator.endswith("ds:record 0")
 
-    dd = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": TEXTS[:2]}),
-                               "test": datasets.Dataset.from_dict({"text": TEXTS[2:]})})
+    dd = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict({"text": TEXTS[:2]}),
+            "test": datasets.Dataset.from_dict({"text": TEXTS[2:]}),
+        }
+    )
     dd.save_to_disk(str(tmp_path / "dd"))
     docs, _ = _read([tmp_path / "dd"])
     assert [d.locator.split("/")[-1] for d in docs] == ["dd[test]:record 0", "dd[train]:record 0", "dd[train]:record 1"]
@@ -194,8 +198,18 @@ def test_cli_corpus_options_reach_the_report(tmp_path):
     (tmp_path / "c.jsonl").write_bytes(_jsonl(["hello world", "hello", "world hello"], field="body"))
     (tmp_path / "m.txt").write_text("hello\nworld\n", encoding="utf-8")
     result = _lint(
-        tmp_path, "--corpus", str(tmp_path / "c.jsonl"), "--text-field", "body", "--max-documents", "2",
-        "--model-corpus", str(tmp_path / "m.txt"), "--doc-per-line", "--format", "json",
+        tmp_path,
+        "--corpus",
+        str(tmp_path / "c.jsonl"),
+        "--text-field",
+        "body",
+        "--max-documents",
+        "2",
+        "--model-corpus",
+        str(tmp_path / "m.txt"),
+        "--doc-per-line",
+        "--format",
+        "json",
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -218,9 +232,24 @@ def test_enormous_document_through_the_cli(tmp_path):
         "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'RC', rc)"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, "lint", str(tok), "--select", "C104", "--corpus", str(tmp_path / "big.txt"),
-         "--format", "json"],
-        capture_output=True, text=True, cwd=os.getcwd(), timeout=600, check=False,
+        [
+            sys.executable,
+            "-c",
+            code,
+            "lint",
+            str(tok),
+            "--select",
+            "C104",
+            "--corpus",
+            str(tmp_path / "big.txt"),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=os.getcwd(),
+        timeout=600,
+        check=False,
     )
     tail = out.stdout.strip().splitlines()[-1].split()
     assert tail[-1] == "0", out.stderr

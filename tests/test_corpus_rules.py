@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.core import Document
-from auditor.corpus.stats import scan_documents
+from auditor.corpus.scan import scan_documents
 from auditor.fixtures import byte_level_bpe
 from auditor.loaders import load_tokenizer
 
@@ -48,14 +48,18 @@ def test_demo_sentencepiece_model_is_lossy_and_has_unknown_characters():
 
 
 def test_progress_reports_documents_and_tokens_per_second(write_tokenizer, monkeypatch):
-    monkeypatch.setattr("auditor.corpus.stats.PROGRESS_EVERY_S", 0.0)
-    monkeypatch.setattr("auditor.corpus.stats.BATCH_DOCS", 2)
+    monkeypatch.setattr("auditor.corpus.scan.PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr("auditor.corpus.scan.BATCH_DOCS", 2)
     view = load_tokenizer(write_tokenizer(byte_level_bpe(["hello"])))
     messages: list[str] = []
     docs = [Document("c.txt", k, "hello world", "line") for k in range(5)]
     scan_documents(view, docs, progress=messages.append, label="corpus")
     assert len(messages) == 3
-    assert messages[-1].startswith("corpus: 5 documents, ") and "documents/s" in messages[-1] and "tokens/s" in messages[-1]
+    assert (
+        messages[-1].startswith("corpus: 5 documents, ")
+        and "documents/s" in messages[-1]
+        and "tokens/s" in messages[-1]
+    )
 
 
 def test_demo_generator_writes_the_committed_files(tmp_path, monkeypatch):

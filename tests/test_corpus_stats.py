@@ -10,14 +10,12 @@ import pytest
 
 from auditor.cache import Cache
 from auditor.core import Document
+from auditor.corpus import kernels
+from auditor.corpus.chunking import split_long
+from auditor.corpus.merge_tree import MergeTree, merge_parents
 from auditor.corpus.reader import ReadReport
-from auditor.corpus.stats import (
-    CorpusStats,
-    MergeTree,
-    merge_parents,
-    scan_documents,
-    split_long,
-)
+from auditor.corpus.result import CorpusStats
+from auditor.corpus.scan import scan_documents
 from auditor.fixtures import byte_level_bpe, char_bpe, sentencepiece_bpe
 from auditor.loaders import load_tokenizer
 
@@ -76,18 +74,43 @@ def _reference(view, texts):
             use_docs[t] += 1
             if c > top_count[t]:
                 top_count[t], top_doc[t] = c, d
-    return {"occurrences": occ, "uses": uses, "documents": docs, "use_documents": use_docs,
-            "top_document": top_doc, "top_count": top_count}
+    return {
+        "occurrences": occ,
+        "uses": uses,
+        "documents": docs,
+        "use_documents": use_docs,
+        "top_document": top_doc,
+        "top_count": top_count,
+    }
+
+
+def _serialized(stats: CorpusStats) -> tuple[bytes, bytes, bytes]:
+    """What leaves the process: the report section and the cache document as JSON in their
+    own key order, and the cached arrays' names, dtypes, shapes and bytes."""
+    document, arrays = stats.to_cache()
+    array_bytes = b"".join(
+        name.encode() + str(array.dtype).encode() + str(array.shape).encode() + np.ascontiguousarray(array).tobytes()
+        for name, array in arrays.items()
+    )
+    return (
+        json.dumps(stats.report_section(), sort_keys=False, ensure_ascii=False).encode(),
+        json.dumps(document, sort_keys=False, ensure_ascii=False).encode(),
+        array_bytes,
+    )
 
 
 def _assert_same(a: CorpusStats, b: CorpusStats) -> None:
     for name in ("occurrences", "uses", "documents", "use_documents", "top_document", "top_count"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
-    assert a.to_cache()[0] == b.to_cache()[0]
+    section_a, document_a, arrays_a = _serialized(a)
+    section_b, document_b, arrays_b = _serialized(b)
+    assert section_a == section_b
+    assert document_a == document_b
+    assert arrays_a == arrays_b
 
 
 def test_counts_match_a_per_document_reference(view, monkeypatch):
-    monkeypatch.setattr("auditor.corpus.stats.BATCH_DOCS", 3)  # several batches
+    monkeypatch.setattr("auditor.corpus.scan.BATCH_DOCS", 3)  # several batches
     stats = scan_documents(view, _docs(DOCS))
     ref = _reference(view, DOCS)
     for name, expected in ref.items():
@@ -120,6 +143,78 @@ def test_merge_keeps_the_earlier_document_on_ties(view):
     assert whole.top_document[tid] == merged.top_document[tid] == 0
 
 
+def test_merged_character_maps_serialize_like_one_scan(write_tokenizer):
+    """Each shard meets its bad characters in its own order; the merged result must still
+    list them (and their first documents) as one scan of the whole does, byte for byte."""
+    unk = load_tokenizer(write_tokenizer(char_bpe("abc", ["abc"]), name="unk.json"))
+    docs = _docs(["abc y", "abc x", "x z y", "w"])
+    whole = scan_documents(unk, docs)
+    assert whole.char_first_doc == {
+        "w": "c.jsonl:line 4",
+        "x": "c.jsonl:line 2",
+        "y": "c.jsonl:line 1",
+        "z": "c.jsonl:line 3",
+    }
+    for cut in (1, 2, 3):
+        merged = scan_documents(unk, docs[:cut]).merge(scan_documents(unk, docs[cut:]))
+        assert merged.char_first_doc == whole.char_first_doc
+        for name in ("unk_chars", "dropped_chars", "changed_chars", "char_first_doc"):
+            assert list(getattr(merged, name)) == list(getattr(whole, name)), (cut, name)
+        _assert_same(merged, whole)
+    three = scan_documents(unk, docs[:1]).merge(scan_documents(unk, docs[1:2])).merge(scan_documents(unk, docs[2:]))
+    _assert_same(three, whole)
+
+
+def test_cache_document_is_written_in_key_order(write_tokenizer):
+    """The cache document does not depend on the order a result's maps were filled in."""
+    unk = load_tokenizer(write_tokenizer(char_bpe("abc", ["abc"]), name="unk.json"))
+    stats = scan_documents(unk, _docs(["abc z", "abc x y"]))
+    shuffled = CorpusStats.from_cache(*stats.to_cache())
+    object.__setattr__(shuffled, "char_first_doc", dict(reversed(list(stats.char_first_doc.items()))))
+    object.__setattr__(shuffled, "unk_chars", dict(reversed(list(stats.unk_chars.items()))))
+    assert _serialized(shuffled) == _serialized(stats)
+    document = stats.to_cache()[0]
+    for name in ("unk_chars", "dropped_chars", "changed_chars", "char_first_doc"):
+        assert list(document[name]) == sorted(document[name]), name
+
+
+def test_each_character_effect_lands_in_its_map(write_tokenizer):
+    drop_q = {"type": "Replace", "pattern": {"String": "q"}, "content": ""}
+    view = load_tokenizer(
+        write_tokenizer(
+            byte_level_bpe(["hello"], normalizer={"type": "Sequence", "normalizers": [drop_q, {"type": "Lowercase"}]})
+        )
+    )
+    stats = scan_documents(view, _docs(["hello", "qq Hello"]))
+    assert stats.dropped_chars == {"q": 2}  # encodes to nothing
+    assert stats.changed_chars == {"H": 1}  # comes back as "h"
+    assert stats.unk_chars == {}
+    assert stats.char_first_doc == {"H": "c.jsonl:line 2", "q": "c.jsonl:line 2"}
+    assert stats.lossy_documents == 1
+
+
+def test_warnings_name_bad_records_and_unreadable_files(view):
+    read = ReadReport(files=2, documents=3)
+    read.bad("invalid JSON", "c.jsonl:line 4")
+    read.bad("invalid JSON", "c.jsonl:line 5")
+    read.bad("no text field", "c.jsonl:line 7")
+    read.unreadable.append(("gone.jsonl", "FileNotFoundError: No such file"))
+    stats = scan_documents(view, _docs(["hello", "world", "hello world"]), read=read)
+    expected = (
+        "3 documents from 2 file(s); 3 bad records: invalid JSON (2), no text field (1); "
+        "1 unreadable: gone.jsonl (FileNotFoundError: No such file) (e.g. c.jsonl:line 4, c.jsonl:line 7)"
+    )
+    assert stats.warnings("corpus") == [f"corpus: {expected}"]
+    assert stats.warnings("model corpus") == [f"model corpus: {expected}"]
+    assert CorpusStats.from_cache(*stats.to_cache()).warnings("corpus") == [f"corpus: {expected}"]
+    clean = scan_documents(view, _docs(["hello"]), read=ReadReport(files=1, documents=1))
+    assert clean.warnings("corpus") == []
+    only_unreadable = ReadReport(files=1, documents=1, unreadable=[("x.jsonl", "PermissionError: denied")])
+    assert scan_documents(view, _docs(["hello"]), read=only_unreadable).warnings("corpus") == [
+        "corpus: 1 documents from 1 file(s); 1 unreadable: x.jsonl (PermissionError: denied)"
+    ]
+
+
 def test_cache_round_trip(view, tmp_path):
     stats = scan_documents(view, _docs(DOCS), read=ReadReport(files=1, documents=len(DOCS)))
     cache = Cache(tmp_path / "cache")
@@ -134,10 +229,11 @@ def test_cache_round_trip(view, tmp_path):
 
 
 def test_report_section_is_json_and_deterministic(view):
-    a = scan_documents(view, _docs(DOCS)).report_section()
-    b = scan_documents(view, _docs(DOCS)).report_section()
-    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-    assert a["documents"] == len(DOCS) and a["tokens"] > 0
+    a = scan_documents(view, _docs(DOCS))
+    b = scan_documents(view, _docs(DOCS))
+    assert _serialized(a) == _serialized(b)
+    section = a.report_section()
+    assert section["documents"] == len(DOCS) and section["tokens"] > 0
 
 
 def test_lossy_round_trip_and_unknown_characters(write_tokenizer):
@@ -158,13 +254,14 @@ def test_lossy_round_trip_and_unknown_characters(write_tokenizer):
 
 
 def test_enormous_document_is_encoded_in_pieces(view, monkeypatch):
-    monkeypatch.setattr("auditor.corpus.stats.CHUNK_CHARS", 1000)
-    monkeypatch.setattr("auditor.corpus.stats.LONG_GROUP_CHARS", 2500)
+    monkeypatch.setattr("auditor.corpus.chunking.CHUNK_CHARS", 1000)
+    monkeypatch.setattr("auditor.corpus.chunking.LONG_GROUP_CHARS", 2500)
     text = ("hello world zqxv\n" * 400) + "x" * 3000
     seen, calls = [], []
     encode = view.backend.encode_batch
     monkeypatch.setattr(
-        view.backend, "encode_batch",
+        view.backend,
+        "encode_batch",
         lambda texts: (seen.extend(len(t) for t in texts), calls.append(sum(map(len, texts))), encode(texts))[2],
     )
     stats = scan_documents(view, _docs([text]))
@@ -196,15 +293,14 @@ def test_merge_tree_survives_cyclic_merges():
 def test_byte_comparison_round_trip_equals_the_library_decode(monkeypatch):
     """The demo tokenizer (byte-level, added space tokens, specials) on the demo corpus and odd texts:
     the byte-comparison shortcut and the library's decode give identical statistics."""
-    from auditor.corpus import stats as st
     from auditor.corpus.reader import iter_documents
 
     view = load_tokenizer("sample_corpora/demo/tokenizer.json")
     docs = list(iter_documents(["sample_corpora/demo/corpus.jsonl"], max_documents=200))
     docs += _docs(["<|endoftext|> and <|pad|>  \u00a0x", "caf\u00e9 \ufffd \x00?", "    indented\r\n\tcode", "🙂" * 3])
-    assert st._PlainBytes.of(view) is not None
+    assert kernels.PlainBytes.of(view) is not None
     fast = scan_documents(view, docs)
-    monkeypatch.setattr(st._PlainBytes, "of", classmethod(lambda cls, v: None))
+    monkeypatch.setattr(kernels.PlainBytes, "of", classmethod(lambda cls, v: None))
     slow = scan_documents(view, docs)
     _assert_same(fast, slow)
     assert fast.lossy_documents == slow.lossy_documents
@@ -239,9 +335,9 @@ def test_errors_in_the_reading_thread_reach_the_caller(view):
 
 
 def test_prefetch_and_sequential_scans_agree(view, monkeypatch):
-    monkeypatch.setattr("auditor.corpus.stats.BATCH_DOCS", 2)
+    monkeypatch.setattr("auditor.corpus.scan.BATCH_DOCS", 2)
     threaded = scan_documents(view, _docs(DOCS))
-    monkeypatch.setattr("auditor.corpus.stats.PREFETCH", False)
+    monkeypatch.setattr("auditor.corpus.scan.PREFETCH", False)
     _assert_same(threaded, scan_documents(view, _docs(DOCS)))
 
 
@@ -259,12 +355,7 @@ def test_a_document_the_tokenizer_fails_on_is_counted_not_fatal(view, monkeypatc
     assert stats.failed_examples == (("c.jsonl:line 2", "RuntimeError: tokenizer panic"),)
     assert stats.n_tokens == sum(map(len, encode(["hello world", "world hello"]))) and stats.lossy_documents == 0
     assert stats.report_section()["failed_documents"] == 1
-    from types import SimpleNamespace
-
-    from auditor.corpus.stats import read_warnings
-
-    art = SimpleNamespace(sections={"corpus_stats": stats.report_section()})
-    assert read_warnings([art, art]) == [
+    assert stats.warnings("corpus") == [
         "corpus: the tokenizer failed on 1 document(s), counted as empty (first: c.jsonl:line 2: RuntimeError: tokenizer panic)"
     ]
 

@@ -127,14 +127,6 @@ def test_rules_whose_requirements_are_missing_are_skipped(write_tokenizer):
     assert result.rules_run == []
 
 
-def test_entry_point_plugins_are_registered(monkeypatch):
-    import auditor.registry as registry
-
-    monkeypatch.setattr(registry, "_entry_point_rules", lambda: [_NeedsModel])
-    codes = [c.code for c in registry.all_rules()]
-    assert "X902" in codes and "V101" in codes
-
-
 def test_findings_sorted_and_failing(write_tokenizer):
     spec = byte_level_bpe([" hello"], orphans=["zz", "qq"], added=[{"content": "<|e|>", "special": True}])
     path = write_tokenizer(spec)

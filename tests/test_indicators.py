@@ -1,4 +1,4 @@
-"""Indicators exactly per method.md §2, the automatic reference set, candidate selection."""
+"""Indicators exactly per docs/method.md §2, the automatic reference set, candidate selection."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ def test_cosine_pc_is_the_papers_formula():
     rng = np.random.default_rng(1)
     m = (rng.standard_normal((300, 24)) + rng.normal(0, 5, (300, 1)) * rng.standard_normal(24)).astype(np.float32)
     ref = [3, 50, 77, 120]
-    np.testing.assert_allclose(cosine_distance_to_reference(m, ref, remove_pc=True), _paper_cosine_pc(m, ref), atol=2e-5)
+    np.testing.assert_allclose(
+        cosine_distance_to_reference(m, ref, remove_pc=True), _paper_cosine_pc(m, ref), atol=2e-5
+    )
     m64 = m.astype(np.float64)
     mean = m64[ref].mean(axis=0)
     plain = 1 - (m64 @ mean) / (np.linalg.norm(m64, axis=1) * np.linalg.norm(mean))
@@ -54,7 +56,7 @@ def test_power_iteration_finds_the_same_component_for_large_matrices(monkeypatch
 
     rng = np.random.default_rng(2)
     direction = rng.standard_normal(300)
-    m = (rng.standard_normal((2000, 300)) + rng.normal(0, 3, (2000, 1)) * direction / np.linalg.norm(direction))
+    m = rng.standard_normal((2000, 300)) + rng.normal(0, 3, (2000, 1)) * direction / np.linalg.norm(direction)
     exact = np.linalg.svd(m - m.mean(axis=0), full_matrices=False)[2][0]
     monkeypatch.setattr(indicators, "EXACT_PCA_LIMIT", 1.0)  # force the power iteration
     assert indicators._power_iteration(m.astype(np.float32), m.mean(axis=0)) is not None
@@ -74,8 +76,8 @@ def test_default_indicator_follows_tied_and_untied(bpe):
     variant = compute_indicators(view, vocab, e_in2, e_out2, IndicatorOptions(indicator="cosine"))
     assert variant.matrix == "output"
     (audit,) = ids_of_texts(view, [" audit"])
-    for ind in (tied, untied, variant):
-        assert ind.candidates[0] == audit  # the planted token is the most suspicious
+    for found in (tied, untied, variant):
+        assert found.candidates[0] == audit  # the planted token is the most suspicious
 
 
 def test_automatic_reference_set_names_its_reasons(write_tokenizer):
@@ -136,9 +138,9 @@ def test_user_reference_ids_replace_the_automatic_set(bpe):
     view, vocab = bpe
     e_in, _ = embedding_matrices(view, {"untrained": (" data", " text")})
     ids = tuple(ids_of_texts(view, [" data"]))
-    ind = compute_indicators(view, vocab, e_in, None, IndicatorOptions(reference_ids=ids, candidates_count=2))
-    assert ind.reference.source == "user" and ind.reference.ids == ids
-    assert set(ind.candidates) == set(ids_of_texts(view, [" data", " text"]))
+    found = compute_indicators(view, vocab, e_in, None, IndicatorOptions(reference_ids=ids, candidates_count=2))
+    assert found.reference.source == "user" and found.reference.ids == ids
+    assert set(found.candidates) == set(ids_of_texts(view, [" data", " text"]))
 
 
 def test_no_reference_rows_is_a_clear_error(write_tokenizer):
@@ -156,11 +158,11 @@ def test_no_reference_rows_is_a_clear_error(write_tokenizer):
 def test_zero_rows_are_the_most_suspicious_under_cosine(bpe):
     view, vocab = bpe
     e_in, _ = embedding_matrices(view, {"zero": (" hello",)})
-    ind = compute_indicators(view, vocab, e_in, None, IndicatorOptions(candidates_count=1))
-    assert ind.candidates == tuple(ids_of_texts(view, [" hello"]))
-    assert ind.values[ind.candidates[0]] == 0.0
-    assert ind.reference.reasons[ind.candidates[0]] == "zero-row"
-    json.dumps(ind.reference.counts())  # report-ready
+    found = compute_indicators(view, vocab, e_in, None, IndicatorOptions(candidates_count=1))
+    assert found.candidates == tuple(ids_of_texts(view, [" hello"]))
+    assert found.values[found.candidates[0]] == 0.0
+    assert found.reference.reasons[found.candidates[0]] == "zero-row"
+    json.dumps(found.reference.counts())  # report-ready
 
 
 def test_fallback_reference_sets_when_the_method_sources_are_empty(write_tokenizer):
@@ -169,8 +171,15 @@ def test_fallback_reference_sets_when_the_method_sources_are_empty(write_tokeniz
 
     spec = char_bpe("abcdefgh", ["abc", "def"])
     spec["added_tokens"] += [
-        {"id": len(spec["model"]["vocab"]) + k, "content": c, "single_word": False, "lstrip": False,
-         "rstrip": False, "normalized": False, "special": True}
+        {
+            "id": len(spec["model"]["vocab"]) + k,
+            "content": c,
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "special": True,
+        }
         for k, c in enumerate(["<s>", "</s>", "<old_tag>"])
     ]
     view = load_tokenizer(write_tokenizer(spec))

@@ -14,7 +14,7 @@ gguf = pytest.importorskip("gguf")
 
 from auditor.core import InputError, MissingExtraError, TokenKind
 from auditor.loaders import load_tokenizer
-from tests.conftest import real_file  # noqa: E402
+from tests.conftest import real_file
 
 _WORDS = (
     "the quick brown fox jumps over lazy dog tokenizer vocabulary merges bytes model file "
@@ -344,9 +344,7 @@ def test_truncated_gguf_is_an_input_error(tmp_path, fraction):
 
 
 def test_gguf_without_tokenizer_keys(tmp_path):
-    path = _write_gguf(
-        tmp_path / "weights.gguf", {"general.name": "no vocab here", "llama.context_length": 128}
-    )
+    path = _write_gguf(tmp_path / "weights.gguf", {"general.name": "no vocab here", "llama.context_length": 128})
     with pytest.raises(InputError) as exc:
         load_tokenizer(path)
     assert str(path) in str(exc.value)

@@ -159,8 +159,18 @@ def test_byte_fallback_metaspace_tokenizer_json(tmp_path, style):
     vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
     for b in range(256):
         vocab[f"<0x{b:02X}>"] = len(vocab)
-    merges = [("h", "e"), ("l", "l"), ("ll", "o"), ("he", "llo"), ("▁", "hello"), ("▁", "w"), ("o", "r"),
-              ("▁w", "or"), ("▁wor", "l"), ("▁worl", "d")]
+    merges = [
+        ("h", "e"),
+        ("l", "l"),
+        ("ll", "o"),
+        ("he", "llo"),
+        ("▁", "hello"),
+        ("▁", "w"),
+        ("o", "r"),
+        ("▁w", "or"),
+        ("▁wor", "l"),
+        ("▁worl", "d"),
+    ]
     for piece in ["▁", "h", "e", "l", "o", "w", "r", "d"] + [a + b for a, b in merges]:
         vocab[piece] = len(vocab)
     tok = Tokenizer(BPE(vocab, merges, unk_token="<unk>", byte_fallback=True, fuse_unk=True))
@@ -238,9 +248,12 @@ def _check_against_sentencepiece(view, model_path: Path) -> None:
     assert view.encode_batch(texts) == [sp.encode(t) for t in texts]
     for i in range(sp.get_piece_size()):
         expected = (
-            TokenKind.UNKNOWN if sp.is_unknown(i)
-            else TokenKind.CONTROL if sp.is_control(i)
-            else TokenKind.BYTE if sp.is_byte(i)
+            TokenKind.UNKNOWN
+            if sp.is_unknown(i)
+            else TokenKind.CONTROL
+            if sp.is_control(i)
+            else TokenKind.BYTE
+            if sp.is_byte(i)
             else view.kinds[i]
         )
         assert view.kinds[i] == expected, (i, sp.id_to_piece(i))
@@ -517,9 +530,7 @@ def test_tiktoken_merges_reproduce_tiktoken_encoding():
     def classic_bpe(chunk: bytes) -> list[int]:
         parts = [ranks[chunk[i : i + 1]] for i in range(len(chunk))]
         while True:
-            best = min(
-                ((pair_rank[p], i) for i, p in enumerate(zip(parts, parts[1:])) if p in pair_rank), default=None
-            )
+            best = min(((pair_rank[p], i) for i, p in enumerate(zip(parts, parts[1:])) if p in pair_rank), default=None)
             if best is None:
                 return parts
             parts[best[1] : best[1] + 2] = [best[0]]

@@ -41,7 +41,14 @@ def test_hook_definitions():
     import re
 
     files = re.compile(lint["files"])
-    for name in ("tokenizer.json", "a/b/tokenizer.model", "x/cl100k.tiktoken", "m.gguf", "t/vocab.json", "t/merges.txt"):
+    for name in (
+        "tokenizer.json",
+        "a/b/tokenizer.model",
+        "x/cl100k.tiktoken",
+        "m.gguf",
+        "t/vocab.json",
+        "t/merges.txt",
+    ):
         assert files.search(name), name
     for name in ("config.json", "README.md", "tokenizer.json.bak", "model.safetensors"):
         assert not files.search(name), name
@@ -81,7 +88,11 @@ def _repo(tmp_path: Path, spec: dict, extra: dict[str, str] | None = None) -> Pa
 def _try_repo(repo: Path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*_pre_commit(), "try-repo", str(REPO), "tokaudit-lint", "--color", "never"],
-        cwd=repo, env=env, capture_output=True, text=True, timeout=900,
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
@@ -108,7 +119,10 @@ def test_try_repo_defective_fails_clean_and_baselined_pass(tmp_path, hook_env):
     repo = _repo(tmp_path / "c", BROKEN, {"tokaudit.toml": "baseline = 'baseline.json'\n"})
     made = subprocess.run(
         [sys.executable, "-m", "auditor", "lint", "tok/tokenizer.json", "--write-baseline", "baseline.json"],
-        cwd=repo, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)),
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
     )
     assert made.returncode == 0 and "V101" in (repo / "baseline.json").read_text(encoding="utf-8"), made.stderr
     _git(repo, "add", "-A")

@@ -1,4 +1,4 @@
-"""Issue 4: probe strings, configuration facts, behaviour lock, diff, implementation equivalence."""
+"""Probe strings, configuration facts, behaviour lock, diff, implementation equivalence."""
 
 from __future__ import annotations
 
@@ -25,9 +25,7 @@ from auditor.registry import select_rules
 
 runner = CliRunner()
 
-LLAMA3_REGEX = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
+LLAMA3_REGEX = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 GPT2_REGEX = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 WORDS = [" hello", " world", "333", "3333", "777", "+", " =", "Hello"]
 
@@ -51,7 +49,9 @@ def write(folder: Path, name: str, content) -> Path:
     if isinstance(content, bytes):
         path.write_bytes(content)
     else:
-        path.write_text(content if isinstance(content, str) else json.dumps(content, ensure_ascii=False), encoding="utf-8")
+        path.write_text(
+            content if isinstance(content, str) else json.dumps(content, ensure_ascii=False), encoding="utf-8"
+        )
     return path
 
 
@@ -67,7 +67,20 @@ def test_probe_strings_are_named_unique_and_cover_the_issue_list():
     names = [n for n, _ in PROBE_STRINGS]
     assert len(names) == len(set(names)) and PROBE_STRINGS_VERSION >= 1
     text = "".join(t for _, t in PROBE_STRINGS)
-    for needle in ("  ", "\t", "\r\n", "\n\n", "\u00a0", "\u200b", "\u200f", "\u0301", "\u200d", "\u6211", "\u0645", "<|endoftext|>"):
+    for needle in (
+        "  ",
+        "\t",
+        "\r\n",
+        "\n\n",
+        "\u00a0",
+        "\u200b",
+        "\u200f",
+        "\u0301",
+        "\u200d",
+        "\u6211",
+        "\u0645",
+        "<|endoftext|>",
+    ):
         assert needle in text, repr(needle)
 
 
@@ -185,7 +198,7 @@ def test_diff_vocabulary_and_probe_tokenization(tmp_path):
     b = write(tmp_path / "b", "tokenizer.json", b_spec)
     va, vb = load_tokenizer(a), load_tokenizer(b)
     vd = diff_vocabularies(va, vb)
-    assert [t for _i, t in vd.added] == ["n", " n", " ne", " new"][-len(vd.added):]
+    assert [t for _i, t in vd.added] == ["n", " n", " ne", " new"][-len(vd.added) :]
     assert vd.removed == () and [(c[1], c[3]) for c in vd.changed] == [("!", "!!")]
     d = diff_tokenizers(va, vb, sample=[Document("s.jsonl", 0, "hi! there"), "plain text"])
     assert not d.identical

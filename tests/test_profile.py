@@ -51,8 +51,19 @@ def test_profile_counts_occurrences_documents_and_first_seen():
 def test_what_the_model_pipeline_removed():
     tok, model = profile_documents(TOKENIZER_CORPUS), profile_documents(MODEL_CORPUS)
     removed = tok.absent_in(model)
-    for signal in ("crlf", "lone_cr", "tab", "space_run", "nbsp", "zero_width", "bidi", "nfkc_unstable",
-                   "combining", "bom", "uppercase"):
+    for signal in (
+        "crlf",
+        "lone_cr",
+        "tab",
+        "space_run",
+        "nbsp",
+        "zero_width",
+        "bidi",
+        "nfkc_unstable",
+        "combining",
+        "bom",
+        "uppercase",
+    ):
         assert signal in removed, signal
     assert "lf" not in removed and "lowercase" not in removed
     assert model.absent_in(tok) == []

@@ -1,4 +1,4 @@
-"""Verification by prompting (method.md §3): prompts, placeholder, grades, and the batched
+"""Verification by prompting (docs/method.md §3): prompts, placeholder, grades, and the batched
 verifier against the reference's one-`generate`-at-a-time way, on the tiny model fixture."""
 
 from __future__ import annotations
@@ -69,7 +69,17 @@ def test_default_bos_from_post_processor(write_tokenizer):
     vocab = {"<s>": 0, "a": 1, "b": 2, "ab": 3}
     spec = {
         "version": "1.0",
-        "added_tokens": [{"id": 0, "content": "<s>", "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}],
+        "added_tokens": [
+            {
+                "id": 0,
+                "content": "<s>",
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": False,
+                "special": True,
+            }
+        ],
         "normalizer": None,
         "pre_tokenizer": None,
         "post_processor": {
@@ -138,6 +148,7 @@ def test_batched_matches_generate_one_at_a_time(view, exact_verifier):
 
     ids = _sample_ids(view)
     results = exact_verifier.verify_batch(ids)
+    assert [r.token_id for r in results] == ids  # every id verified, in order: an empty result fails
     for r in results:
         ref = reference_probs(exact_verifier, r.token_id)
         assert r.exact
@@ -149,7 +160,7 @@ def test_early_rejection_keeps_verdicts(view, verifier, exact_verifier):
     ids = _sample_ids(view)
     fast = verifier.verify_batch(ids)
     exact = exact_verifier.verify_batch(ids)
-    assert [r.verdict for r in fast] == [r.verdict for r in exact]
+    assert len(fast) == len(ids) and [r.verdict for r in fast] == [r.verdict for r in exact]
     for f, e in zip(fast, exact):
         if f.under_trained:  # verified: every prompt and step computed, same value
             assert f.exact and f.max_prob == pytest.approx(e.max_prob, abs=1e-6)
@@ -166,7 +177,7 @@ def test_batch_size_prefix_reuse_and_order_do_not_change_results(view, verifier)
     base = verifier.verify_batch(ids)
     one = Verifier(str(TINY), view, VerifyOptions(batch_size=1, reuse_prefix=False), model=verifier.model)
     plain = [r for batch in one.iter_batches(ids) for r in batch]
-    assert [r.verdict for r in plain] == [r.verdict for r in base]
+    assert len(plain) == len(ids) and [r.verdict for r in plain] == [r.verdict for r in base]
     for a, b in zip(plain, base):
         assert a.max_prob == pytest.approx(b.max_prob, abs=1e-5)
 

@@ -60,16 +60,16 @@ def test_prompts_on_real_tokenizers(name, bos):
 @pytest.mark.slow
 def test_smollm2_adaptive_budget_finds_the_head_verifying_a_fraction():
     """Issue 7 on the real model: `--budget full` verifies all 977 candidates and finds 28
-    under-trained tokens, 27 of them among the first 30 (docs/benchmarks.md, issue 7). The
+    under-trained tokens, 27 of them among the first 30 (docs/benchmarks.md). The
     default budget must find >= 95% of them (27) while verifying <= 15% of the list."""
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     path = str(real_file("smollm2"))
-    from auditor.model.audit import AuditRequest, run_audit
-    from auditor.registry import select_rules
+    from auditor.config import CliSettings
     from auditor.reporters.audit import audit_dict
+    from auditor.session import AuditRequest, Session
 
-    result = run_audit(AuditRequest(model=path, verify=True), [cls() for cls in select_rules(["M105"]).rules])
+    result = Session(selection=CliSettings(select=("M105",))).audit_result(AuditRequest(model=path, verify=True))
     report = audit_dict(result)
     budget = report["model"]["verification"]["budget"]
     assert budget["name"] == "adaptive" and budget["listed"] == report["model"]["candidates"] > 900

@@ -120,8 +120,12 @@ def test_sentinel_falls_back_when_guillemets_are_not_tokens(write_tokenizer, tmp
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(f"the cat sat on the mat number {i}, said the dog." for i in range(300)))
     spm.SentencePieceTrainer.train(
-        input=str(corpus), model_prefix=str(tmp_path / "u"), vocab_size=45, model_type="unigram",
-        character_coverage=1.0, minloglevel=2,
+        input=str(corpus),
+        model_prefix=str(tmp_path / "u"),
+        vocab_size=45,
+        model_type="unigram",
+        character_coverage=1.0,
+        minloglevel=2,
     )
     view = load_tokenizer(tmp_path / "u.model")
     vocab = analyze_vocabulary(view)
@@ -199,14 +203,23 @@ def test_sentencepiece_without_dummy_prefix_keeps_space_tokens_reachable(tmp_pat
 
     corpus = tmp_path / "c.txt"
     words = "the quick brown fox jumps over the lazy dog while seven wizards quietly hex jolly books".split()
-    corpus.write_text("\n".join(" ".join(words[(i * 7) % len(words):] + words[: (i * 7) % len(words)]) for i in range(400)))
+    corpus.write_text(
+        "\n".join(" ".join(words[(i * 7) % len(words) :] + words[: (i * 7) % len(words)]) for i in range(400))
+    )
     spm.SentencePieceTrainer.train(
-        input=str(corpus), model_prefix=str(tmp_path / "nd"), vocab_size=120, model_type="bpe",
-        add_dummy_prefix=False, character_coverage=1.0, minloglevel=2,
+        input=str(corpus),
+        model_prefix=str(tmp_path / "nd"),
+        vocab_size=120,
+        model_type="bpe",
+        add_dummy_prefix=False,
+        character_coverage=1.0,
+        minloglevel=2,
     )
     view = load_tokenizer(tmp_path / "nd.model")
     vocab = analyze_vocabulary(view)
     assert vocab.sentinel is not None
     spaced = [i for i, p in enumerate(view.pieces) if p and p.startswith("▁") and len(p) > 2]
     assert spaced
-    assert all(vocab.categories[i].reachable for i in spaced), [view.pieces[i] for i in spaced if not vocab.categories[i].reachable]
+    assert all(vocab.categories[i].reachable for i in spaced), [
+        view.pieces[i] for i in spaced if not vocab.categories[i].reachable
+    ]

@@ -1,6 +1,6 @@
 """The paper's published report-level counts, reproduced on the real tokenizers.
 
-method.md: single-byte / unreachable / partial UTF-8 / special
+docs/method.md: single-byte / unreachable / partial UTF-8 / special
 GPT-2 (r50k_base) 256/0/216/1, Llama 2 351/0/0/3, Mistral 7B v0.1 380/0/0/3,
 GPT-NeoX-20B 243/221/369/2. Skipped when the real files are absent.
 """
@@ -63,8 +63,11 @@ def test_sentencepiece_leading_space_is_handled_with_the_sentinel(name):
     # the 256 byte-fallback pieces are single-byte; the ones that duplicate a piece are unreachable by design
     byte_ids = [i for i, p in enumerate(view.pieces) if p and p.startswith("<0x")]
     assert len(byte_ids) == 256 and set(byte_ids) <= vocab.single_byte
-    assert all(vocab.causes[i].code == "byte-fallback-duplicate" for i in byte_ids if i in vocab.causes
-               and vocab.categories[i].value == "UNREACHABLE_SINGLE_TOKEN")
+    assert all(
+        vocab.causes[i].code == "byte-fallback-duplicate"
+        for i in byte_ids
+        if i in vocab.causes and vocab.categories[i].value == "UNREACHABLE_SINGLE_TOKEN"
+    )
 
 
 @pytest.mark.real
@@ -81,7 +84,10 @@ def test_lint_reports_paper_counts_and_implementation_in_json(tmp_path):
     assert res.exit_code == 1, res.output  # 221 unreachable tokens are errors
     report = json.loads(out.read_text())
     assert report["summary"]["paper_counts"] == {
-        "single_byte": 243, "special": 2, "unreachable": 221, "partial_utf8": 369
+        "single_byte": 243,
+        "special": 2,
+        "unreachable": 221,
+        "partial_utf8": 369,
     }
     assert report["artifacts"][0]["implementation"].startswith("tokenizers ")
     assert sum(1 for f in report["findings"] if f["code"] == "V101") == 221

@@ -127,7 +127,8 @@ def normalizer_description(view: TokenizerView) -> str | None:
     parts = [describe_component(c) for c in components(norm)]
     # Metaspace markers only (Prepend("▁"), Replace(" " -> "▁")) do not change text.
     acting = [
-        p for p, c in zip(parts, components(norm))
+        p
+        for p, c in zip(parts, components(norm))
         if not (c.get("type") == "Prepend" or (c.get("type") == "Replace" and "\u2581" in str(c.get("content", ""))))
     ]
     return " + ".join(parts) if acting else None

@@ -5,7 +5,7 @@ NFKC applied, lowercased, BOM stripped) leave different traces at the character 
 The profile counts those traces: per signal, how often it occurs and in how many
 documents, with the first document that shows it. Comparing the profile of the
 tokenizer's corpus with that of the model's corpus explains which tokens the model
-never saw (the Mistral `\\r` case, real-bugs #16); `token_signals` gives the signals a
+never saw (the Mistral `\\r` case, docs/defects.md #16); `token_signals` gives the signals a
 token's own text carries, so tokens can be grouped by the signal that explains them.
 
 Counting goes through `collections.Counter` per document (C speed) and a per-character
@@ -117,7 +117,9 @@ class _Absent:
             cr="\r" not in joined,
             blank_break=not any(pair in joined for pair in _BLANK_THEN_BREAK),
             ascii_signals=frozenset(
-                sig for sig, table in _ASCII_SIGNALS if sig in _SKIPPABLE and len(data.translate(None, table)) == len(data)
+                sig
+                for sig, table in _ASCII_SIGNALS
+                if sig in _SKIPPABLE and len(data.translate(None, table)) == len(data)
             ),
         )
 

@@ -1,4 +1,4 @@
-"""Vocabulary analysis: one category per token id, exactly as `method.md` §1 describes.
+"""Vocabulary analysis: one category per token id, exactly as `docs/method.md` §1 describes.
 
 For every id: `s = decode([id])`, `ids = encode(s)`, then OK / OK_SPECIAL /
 UNREACHABLE_SPECIAL / PARTIAL_UTF8 / UNREACHABLE_SINGLE / UNREACHABLE_MULTI. Tokenizers
@@ -16,8 +16,9 @@ import enum
 import functools
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from auditor.core import FlatEncodings, TokenizerView, TokenKind
 from auditor.loaders.bytelevel import char_to_byte
@@ -134,7 +135,7 @@ class VocabularyAnalysis:
         return document, arrays
 
     @classmethod
-    def from_cache(cls, document: dict[str, Any], arrays: dict[str, Any]) -> "VocabularyAnalysis":
+    def from_cache(cls, document: dict[str, Any], arrays: dict[str, Any]) -> VocabularyAnalysis:
         """Inverse of `to_cache`; raises on anything inconsistent (the entry is then a miss)."""
         order = list(Category)
         size = int(document["size"])
@@ -251,7 +252,7 @@ def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
 
 
 def _off_category(s: str, enc: Sequence[int]) -> Category:
-    """Category of a token whose round trip did not give it back (method.md §1 order)."""
+    """Category of a token whose round trip did not give it back (docs/method.md §1 order)."""
     if looks_special(s):
         return Category.UNREACHABLE_SPECIAL
     if "\ufffd" in s:
@@ -269,7 +270,7 @@ RESERVED_PATTERN = re.compile(
 
 
 def is_reserved_name(piece: str | None) -> bool:
-    return bool(piece) and piece[0] in "<[" and RESERVED_PATTERN.match(piece) is not None
+    return bool(piece) and piece is not None and piece[0] in "<[" and RESERVED_PATTERN.match(piece) is not None
 
 
 def looks_special(s: str) -> bool:
@@ -326,7 +327,13 @@ def needs_sentinel(view: TokenizerView) -> bool:
 def _decoder_drops_leading_space(view: TokenizerView, sample: int = 50) -> bool:
     spaced = []
     for tid, tb in enumerate(view.token_bytes):
-        if tb is not None and len(tb) >= 2 and tb[:1] == b" " and tb[1:2] != b" " and view.kinds[tid] == TokenKind.NORMAL:
+        if (
+            tb is not None
+            and len(tb) >= 2
+            and tb[:1] == b" "
+            and tb[1:2] != b" "
+            and view.kinds[tid] == TokenKind.NORMAL
+        ):
             spaced.append(tid)
             if len(spaced) == sample:
                 break
@@ -391,9 +398,7 @@ def _word_sentinels(view: TokenizerView) -> list[tuple[str, tuple[int, ...]]]:
     return [(p, tuple(e)) for p, e in zip(picked, encs) if len(e) == 1 and e[0] != view.unk_id][:5]
 
 
-def _decode_each(
-    view: TokenizerView, ids: Sequence[int], sentinels: list[tuple[str, tuple[int, ...]]]
-) -> list[str]:
+def _decode_each(view: TokenizerView, ids: Sequence[int], sentinels: list[tuple[str, tuple[int, ...]]]) -> list[str]:
     if not sentinels:
         return view.decode_each(ids)
     out: list[str | None] = [None] * len(ids)
@@ -535,4 +540,3 @@ def explain_unreachable(
             "the unigram model prefers another segmentation: " + " + ".join(_show(p) for p in pieces[:8]),
         )
     return Cause("re-encodes", "its text encodes as " + " + ".join(_show(p) for p in pieces[:8]))
-

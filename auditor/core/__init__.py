@@ -12,7 +12,7 @@ from auditor.core.errors import (
     first_line,
     is_error_or_panic,
 )
-from auditor.core.findings import Finding, Severity
+from auditor.core.findings import Finding, RuleInfo, Severity, fingerprint, token_key
 from auditor.core.inputs import RunInputs
 from auditor.core.options import (
     BUDGETS,
@@ -41,6 +41,7 @@ from auditor.core.view import (
     TokenizerFacts,
     TokenizerView,
     TokenKind,
+    token_content,
 )
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "LintResult",
     "MissingExtraError",
     "ModelOptions",
+    "RuleInfo",
     "RunInputs",
     "Severity",
     "TokenKind",
@@ -73,6 +75,9 @@ __all__ = [
     "VerificationOptions",
     "VerificationStatus",
     "artifact_name",
+    "fingerprint",
     "first_line",
     "is_error_or_panic",
+    "token_content",
+    "token_key",
 ]

@@ -25,9 +25,7 @@ class MissingExtraError(UserError):
     """An optional dependency is needed for this input or command."""
 
     def __init__(self, what: str, package: str, extra: str) -> None:
-        super().__init__(
-            f"{what} needs the '{package}' package: pip install 'tokaudit[{extra}]'"
-        )
+        super().__init__(f"{what} needs the '{package}' package: pip install 'tokaudit[{extra}]'")
 
 
 def is_error_or_panic(exc: BaseException) -> bool:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 class Severity(str, enum.Enum):
@@ -70,3 +72,33 @@ class Finding:
         if self.baselined is not None:
             out["baseline"] = "baselined" if self.baselined else "new"
         return out
+
+
+def token_key(finding: Finding) -> bytes:
+    """What identifies a finding inside one artifact and rule, ids left out."""
+    if finding.token_bytes is not None:
+        return b"b:" + finding.token_bytes
+    if finding.token_id is not None:
+        return b"t:" + (finding.token or "").encode("utf-8", "surrogatepass")
+    return b"m:" + finding.message.encode("utf-8", "surrogatepass")
+
+
+def fingerprint(finding: Finding, artifact_id: str) -> str:
+    """A finding's identity in a baseline and in SARIF: rule, artifact, token bytes (never ids)."""
+    h = hashlib.sha256()
+    for part in (finding.code.encode(), artifact_id.encode("utf-8", "surrogatepass"), token_key(finding)):
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What a report says about a rule: its metadata and documentation (from the rule class)."""
+
+    code: str
+    name: str
+    severity: Severity  # the rule's default, before configuration
+    summary: str
+    doc: str
+    requires: tuple[str, ...]

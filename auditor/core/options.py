@@ -8,8 +8,9 @@ records; the analyses only read them. A record that exists is valid: a bad value
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from auditor.core.errors import UserError
 
@@ -58,7 +59,11 @@ class IndicatorOptions:
     def __post_init__(self) -> None:
         if self.indicator not in INDICATORS:
             raise UserError(f"--indicator {self.indicator!r}: choose one of {', '.join(INDICATORS)}")
-        given = [n for n, v in (("--candidates-count", self.candidates_count), ("--threshold", self.threshold)) if v is not None]
+        given = [
+            n
+            for n, v in (("--candidates-count", self.candidates_count), ("--threshold", self.threshold))
+            if v is not None
+        ]
         if len(given) > 1:
             raise UserError(f"{' and '.join(given)} both choose the candidates: give one")
         if not 0 < self.candidates_percent <= 100:
@@ -156,7 +161,9 @@ class ModelOptions:
         chose = not b.adaptive_defaults or b.order != "indicator" or b.budget != "adaptive"
         out = []
         if self.verification.verify_ids and chose:
-            out.append("--budget, --order and --stop-* choose among the candidates: --verify-ids verifies the ids given")
+            out.append(
+                "--budget, --order and --stop-* choose among the candidates: --verify-ids verifies the ids given"
+            )
         elif b.budget != "adaptive" and not b.adaptive_defaults:
             out.append(f"--stop-window/--stop-ratio apply to the adaptive budget, not to --budget {b.budget}")
         if not verify and chose:
@@ -164,10 +171,12 @@ class ModelOptions:
         return out
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "ModelOptions":
+    def from_mapping(cls, values: Mapping[str, Any]) -> ModelOptions:
         """From flat keys named like the records' fields (rule examples, benchmarks)."""
+        import dataclasses
+
         groups: dict[type, dict[str, Any]] = {IndicatorOptions: {}, VerificationOptions: {}, BudgetOptions: {}}
-        fields_of = {kind: set(kind.__dataclass_fields__) for kind in groups}
+        fields_of = {kind: {f.name for f in dataclasses.fields(kind)} for kind in groups}
         for key, value in values.items():
             owner = next((kind for kind, names in fields_of.items() if key in names), None)
             if owner is None:

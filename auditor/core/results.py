@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.core.findings import Finding, Severity
+from auditor.core.findings import Finding, RuleInfo, Severity
 
 
 def artifact_name(path: str | os.PathLike[str]) -> str:
@@ -33,6 +33,9 @@ class ArtifactResult:
     # The rules that ran on this artifact (its configuration may differ from another's).
     rules_run: list[str] = field(default_factory=list)
     rules_skipped: dict[str, str] = field(default_factory=dict)  # selected for it but not runnable: why
+    # Lines for stderr (bad corpus records, documents the tokenizer failed on): not in reports.
+    warnings: list[str] = field(default_factory=list)
+    verification: VerificationStatus | None = None  # audits: whether verification ran
 
 
 @dataclass(frozen=True)
@@ -71,13 +74,24 @@ class LintResult:
     rules_skipped: dict[str, str]  # code -> why
     suppressed: int = 0  # findings dropped by config allowlists / per-path ignores
     baseline: BaselineOutcome | None = None  # once a baseline is applied
-    verification: VerificationStatus | None = None  # audits: whether verification ran
+    rules: dict[str, RuleInfo] = field(default_factory=dict)  # every rule run or found, by code
 
     def severity_counts(self) -> dict[str, int]:
         counts = {s.value: 0 for s in Severity}
         for f in self.findings:
             counts[f.severity.value] += 1
         return counts
+
+    def warnings(self) -> list[str]:
+        """The artifacts' warnings, each said once."""
+        return list(dict.fromkeys(w for a in self.artifacts for w in a.warnings))
+
+    def verification_problem(self) -> str | None:
+        """Why verification that was asked for did not run (None when it ran or was not asked)."""
+        for artifact in self.artifacts:
+            if artifact.verification is not None and artifact.verification.failed:
+                return artifact.verification.problem
+        return None
 
     def failing(self, fail_on: str) -> bool:
         """True when a finding not in the baseline reaches the --fail-on level."""

@@ -9,8 +9,9 @@ loader's backend implements with the fastest batch API of its library.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping, Protocol, Sequence
+from typing import Any, ClassVar, Protocol
 
 
 class TokenKind(str, enum.Enum):
@@ -37,7 +38,7 @@ class FlatEncodings:
     starts: Any  # numpy int64 array, one per text
 
     @classmethod
-    def from_arrays(cls, ids: Any, lengths: Any) -> "FlatEncodings":
+    def from_arrays(cls, ids: Any, lengths: Any) -> FlatEncodings:
         import numpy as np
 
         starts = np.zeros(len(lengths), dtype=np.int64)
@@ -46,7 +47,7 @@ class FlatEncodings:
         return cls(ids=ids, lengths=lengths, starts=starts)
 
     @classmethod
-    def from_lists(cls, seqs: Sequence[Sequence[int]]) -> "FlatEncodings":
+    def from_lists(cls, seqs: Sequence[Sequence[int]]) -> FlatEncodings:
         import numpy as np
 
         lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
@@ -133,19 +134,40 @@ class TokenizerFacts:
     # The fields the loader stated, in the names the configuration hash has always used.
     stated: tuple[str, ...] = field(default=(), compare=False)
 
-    _HASH_NAMES: ClassVar[dict[str, str]] = {"tiktoken_preset": "preset", "tiktoken_pattern": "pattern", "tiktoken_specials": "specials"}
+    _HASH_NAMES: ClassVar[dict[str, str]] = {
+        "tiktoken_preset": "preset",
+        "tiktoken_pattern": "pattern",
+        "tiktoken_specials": "specials",
+    }
 
     @classmethod
-    def of(cls, **values: Any) -> "TokenizerFacts":
+    def of(cls, **values: Any) -> TokenizerFacts:
         """Facts with `values` recorded as stated (see `identity`)."""
         return cls(**values, stated=tuple(values))
 
-    def with_facts(self, **values: Any) -> "TokenizerFacts":
+    def with_facts(self, **values: Any) -> TokenizerFacts:
         """A copy with more facts stated."""
         import dataclasses
 
         stated = self.stated + tuple(k for k in values if k not in self.stated)
         return dataclasses.replace(self, **values, stated=stated)
+
+    def chat_template(self) -> str | None:
+        """The chat template text(s) joined, from whichever file holds them, or None."""
+        found: list[str] = []
+        for source in (self.files.get("tokenizer_config.json"), self.files.get("chat_template.json")):
+            if isinstance(source, dict):
+                value = source.get("chat_template")
+                if isinstance(value, str):
+                    found.append(value)
+                elif isinstance(value, list):  # [{"name": ..., "template": ...}]
+                    found += [
+                        v["template"] for v in value if isinstance(v, dict) and isinstance(v.get("template"), str)
+                    ]
+        jinja = self.files.get("chat_template.jinja")
+        if isinstance(jinja, str):
+            found.append(jinja)
+        return "\n".join(found) if found else None
 
     def identity(self) -> dict[str, Any]:
         """The stated facts as plain data: what the behaviour lock hashes as the configuration."""
@@ -279,3 +301,12 @@ class TokenizerView:
             "model_type": self.model_type,
             "byte_level": self.byte_level,
         }
+
+
+def token_content(value: Any) -> str | None:
+    """A special token as tokenizer_config.json writes it: a string or {"content": ...}."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        return value["content"]
+    return None

@@ -31,7 +31,7 @@ import numpy as np
 
 from auditor.analyses.profile import SIGNALS, PreprocessingProfile, text_signals
 from auditor.core import TokenizerView, TokenKind
-from auditor.corpus.stats import CorpusStats
+from auditor.corpus.result import CorpusStats
 from auditor.escape import escape_bytes
 
 MAX_RATE_RATIO = 0.01
@@ -46,7 +46,12 @@ FEATURES: tuple[tuple[str, str, str, str], ...] = (
     ("lf", "\\n", "\\n", "its line breaks were removed"),
     ("tab", "a tab", "tabs", "its tabs were expanded or removed"),
     ("space_run", "a run of spaces", "runs of spaces", "its runs of spaces were collapsed"),
-    ("trailing_space", "whitespace before a line end", "whitespace before line ends", "its trailing whitespace was stripped"),
+    (
+        "trailing_space",
+        "whitespace before a line end",
+        "whitespace before line ends",
+        "its trailing whitespace was stripped",
+    ),
     ("nbsp", "a no-break space", "no-break spaces", "its no-break spaces were replaced"),
     ("other_space", "a Unicode space", "Unicode spaces", "its Unicode spaces were replaced"),
     ("zero_width", "a zero-width character", "zero-width characters", "its zero-width characters were removed"),
@@ -175,8 +180,7 @@ class CorpusMismatch:
         `max_rate_ratio` times as frequent per character."""
         have = self.corpus_features
         return tuple(
-            f for f in FEATURE_NAMES
-            if have.get(f, 0) > 0 and self.rate(f, model=True) <= max_rate_ratio * self.rate(f)
+            f for f in FEATURE_NAMES if have.get(f, 0) > 0 and self.rate(f, model=True) <= max_rate_ratio * self.rate(f)
         )
 
     def group(self, max_rate_ratio: float = MAX_RATE_RATIO, min_expected: float = MIN_EXPECTED) -> Grouping:
@@ -230,7 +234,11 @@ class CorpusMismatch:
                 "sampled": self.model_sampled,
             },
             "signals": {
-                name: {"description": label, "corpus": side(self.corpus, name), "model_corpus": side(self.model_corpus, name)}
+                name: {
+                    "description": label,
+                    "corpus": side(self.corpus, name),
+                    "model_corpus": side(self.model_corpus, name),
+                }
                 for name, label in SIGNALS
             },
             "tokens_in_corpus": self.candidates,
@@ -256,7 +264,9 @@ def compare_corpora(view: TokenizerView, corpus: CorpusStats, model_corpus: Corp
         raise ValueError("both corpus scans must carry their preprocessing profile (scan_corpus(profile=True))")
     skip = {TokenKind.CONTROL, TokenKind.UNKNOWN, TokenKind.UNUSED}
     eligible = np.fromiter(
-        (k not in skip and tb is not None for k, tb in zip(view.kinds, view.token_bytes)), dtype=bool, count=view.vocab_size
+        (k not in skip and tb is not None for k, tb in zip(view.kinds, view.token_bytes)),
+        dtype=bool,
+        count=view.vocab_size,
     )
     occ_tok, occ_mod = corpus.occurrences, model_corpus.occurrences
     seen = eligible & (occ_tok > 0)
@@ -267,7 +277,9 @@ def compare_corpora(view: TokenizerView, corpus: CorpusStats, model_corpus: Corp
         assert tb is not None
         n = int(occ_tok[t])
         absent.append(
-            TokenAbsence(t, escape_bytes(tb), n, int(corpus.documents[t]), round(n * scale, 3), token_features(_token_text(tb)))
+            TokenAbsence(
+                t, escape_bytes(tb), n, int(corpus.documents[t]), round(n * scale, 3), token_features(_token_text(tb))
+            )
         )
     return CorpusMismatch(
         corpus=corpus.profile,

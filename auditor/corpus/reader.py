@@ -25,9 +25,10 @@ import io
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterator, Sequence
+from typing import IO, Any
 
 from auditor.core import Document, MissingExtraError, UserError, first_line
 
@@ -64,7 +65,7 @@ class ReadReport:
         if len(examples) < MAX_EXAMPLES:
             examples.append(locator)
 
-    def merge(self, other: "ReadReport") -> "ReadReport":
+    def merge(self, other: ReadReport) -> ReadReport:
         """The report of reading both inputs, self first (exact: counts add, examples concatenate)."""
         out = ReadReport(
             files=self.files + other.files,
@@ -96,7 +97,7 @@ class ReadReport:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ReadReport":
+    def from_dict(cls, d: dict[str, Any]) -> ReadReport:
         reasons = d.get("bad_reasons", {})
         return cls(
             files=int(d["files"]),
@@ -118,7 +119,9 @@ class ReadReport:
             top = ", ".join(f"{r} ({n})" for r, n in sorted(self.bad_reasons.items()))
             parts.append(f"{self.bad_records} bad records: {top}")
         if self.unreadable:
-            parts.append(f"{len(self.unreadable)} unreadable: " + ", ".join(f"{p} ({w})" for p, w in self.unreadable[:3]))
+            parts.append(
+                f"{len(self.unreadable)} unreadable: " + ", ".join(f"{p} ({w})" for p, w in self.unreadable[:3])
+            )
         return "; ".join(parts)
 
 
@@ -221,14 +224,14 @@ def _open_binary(path: str) -> IO[bytes]:
     if head.startswith(_BZIP2):
         import bz2
 
-        return bz2.BZ2File(fh, "rb")  # type: ignore[return-value]
+        return bz2.BZ2File(fh, "rb")
     if head.startswith(_ZSTD):
         try:
             import zstandard
         except ImportError:
             fh.close()
             raise MissingExtraError(f"{path}: zstd-compressed input", "zstandard", "corpus") from None
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))  # type: ignore[arg-type]
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))
     return fh
 
 
@@ -406,7 +409,11 @@ def _saved_dataset(path: str, shown: str, text_field: str, em: _Emitter) -> Iter
     except ImportError:
         raise MissingExtraError("datasets saved with save_to_disk", "datasets", "corpus") from None
     loaded = datasets.load_from_disk(path)
-    splits = [(name, loaded[name]) for name in sorted(loaded)] if isinstance(loaded, datasets.DatasetDict) else [("", loaded)]
+    splits = (
+        [(name, loaded[name]) for name in sorted(loaded)]
+        if isinstance(loaded, datasets.DatasetDict)
+        else [("", loaded)]
+    )
     for split, ds in splits:
         where = f"{shown}[{split}]" if split else shown
         if text_field not in ds.column_names:
@@ -460,7 +467,7 @@ def iter_documents(
                     yield from _text(path, shown, fh, doc_per_line, em)
         except (UserError, GeneratorExit):
             raise
-        except Exception as exc:  # noqa: BLE001 - a file we cannot read is reported, the rest goes on
+        except Exception as exc:
             reason = getattr(exc, "strerror", None) or first_line(exc)
             report.unreadable.append((shown, f"{type(exc).__name__}: {reason}"))
     if em.full():

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auditor.core import AddedToken, InputError, TokenizerView, TokenKind, UserError
+from auditor.core import InputError, TokenizerView, UserError
 
 __all__ = ["LoadOptions", "detect_format", "load_tokenizer"]
 
@@ -38,9 +39,7 @@ def detect_format(path: Path, head: bytes) -> str:
     # text file can start with "\n" too, but then it is all printable text.
     if head[:1] == b"\x0a" and not _looks_like_text(head):
         return "sentencepiece"
-    raise InputError(
-        path, "unknown format: not a tokenizer.json, SentencePiece model, tiktoken rank file or GGUF file"
-    )
+    raise InputError(path, "unknown format: not a tokenizer.json, SentencePiece model, tiktoken rank file or GGUF file")
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -51,7 +50,7 @@ def _looks_like_text(head: bytes) -> bool:
     return bool(text.strip()) and all(ch.isprintable() or ch in "\n\r\t" for ch in text)
 
 
-def load_tokenizer(path: str | Path, options: LoadOptions | None = None) -> TokenizerView:
+def load_tokenizer(path: str | os.PathLike[str], options: LoadOptions | None = None) -> TokenizerView:
     """Load a file or an HF-style folder. User-caused problems raise `UserError`."""
     options = options or LoadOptions()
     p = Path(path)

@@ -32,10 +32,7 @@ _NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED, _UNUSED, _BYTE = 1, 2, 3, 4, 5, 6
 # keeping matched and unmatched spans (a Split "Isolated" each).
 _GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
 _CONTRACTIONS = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
-_LLAMA3 = (
-    _CONTRACTIONS
-    + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
+_LLAMA3 = _CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 _QWEN2 = _CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 
 _PRE_FAMILIES: dict[str, tuple[list[str], bool, tuple[str, ...]]] = {
@@ -45,8 +42,20 @@ _PRE_FAMILIES: dict[str, tuple[list[str], bool, tuple[str, ...]]] = {
         [_GPT2],
         False,
         (
-            "gpt-2", "phi-2", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "jina-v1-en",
-            "jina-v2-code", "roberta-bpe", "gigachat", "mpt", "olmo", "jais", "exaone4",
+            "gpt-2",
+            "phi-2",
+            "jina-es",
+            "jina-de",
+            "jina-v2-es",
+            "jina-v2-de",
+            "jina-v1-en",
+            "jina-v2-code",
+            "roberta-bpe",
+            "gigachat",
+            "mpt",
+            "olmo",
+            "jais",
+            "exaone4",
         ),
     ),
     "llama3": (
@@ -275,7 +284,7 @@ def _spm_view(path: Path, tokens: list[str], scores: list[float], types: list[in
     # Byte pieces must be exactly <0x00>..<0xFF>, all 256 of them, or none.
     byte_ids = [i for i, t in enumerate(proto_types) if t == _BYTE]
     valid_bytes = {i for i in byte_ids if BYTE_PIECE.match(proto_pieces[i])}
-    distinct = {int(BYTE_PIECE.match(proto_pieces[i]).group(1), 16) for i in valid_bytes}
+    distinct = {int(proto_pieces[i][3:5], 16) for i in valid_bytes}  # "<0xNN>"
     byte_fallback = len(distinct) == 256 and len(valid_bytes) == 256
     for i in byte_ids:
         if not byte_fallback or i not in valid_bytes:
@@ -297,7 +306,7 @@ def _spm_view(path: Path, tokens: list[str], scores: list[float], types: list[in
         proto_types[unk_id] = _UNKNOWN
 
     add_prefix = info["add_space_prefix"]
-    options = dict(
+    options: dict[str, Any] = dict(
         model_type="bpe",
         byte_fallback=byte_fallback,
         normalizer_name="identity",
@@ -368,12 +377,10 @@ def _bpe_view(
         if t in (_CONTROL, _UNKNOWN, _USER_DEFINED) and first[tokens[i]] == i:
             added.append(added_token_spec(i, tokens[i], special=t != _USER_DEFINED, normalized=False))
     # "a b" strings when unambiguous (every tokenizers version reads them), else pairs.
-    merges = pairs if any(" " in a or " " in b for a, b in pairs) else [f"{a} {b}" for a, b in pairs]
-    splits = [
-        {"type": "Split", "pattern": {"Regex": r}, "behavior": "Isolated", "invert": False} for r in regexes
-    ]
+    merge_spec: list[Any] = pairs if any(" " in a or " " in b for a, b in pairs) else [f"{a} {b}" for a, b in pairs]
+    splits = [{"type": "Split", "pattern": {"Regex": r}, "behavior": "Isolated", "invert": False} for r in regexes]
     spec = tokenizer_json_spec(
-        bpe_model_spec(vocab, merges, ignore_merges=ignore_merges),
+        bpe_model_spec(vocab, merge_spec, ignore_merges=ignore_merges),
         added_tokens=added,
         pre_tokenizer={
             "type": "Sequence",
@@ -385,8 +392,7 @@ def _bpe_view(
     try:
         tok = Tokenizer.from_str(json.dumps(spec))
     except Exception as exc:
-        first = first_line(exc)
-        raise InputError(path, f"cannot build a tokenizer from this GGUF vocabulary: {first}") from None
+        raise InputError(path, f"cannot build a tokenizer from this GGUF vocabulary: {first_line(exc)}") from None
     view = view_from_tokenizer(tok, spec, path=str(path), fmt="gguf")
 
     # Cover every GGUF id: duplicates are holes in the tokenizer's vocabulary; GGUF types

@@ -7,8 +7,9 @@ code is refused with a clear message rather than executed.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from auditor.core import (
     InputError,
@@ -34,9 +35,7 @@ class TransformersBackend:
         return self._tok(list(texts), add_special_tokens=False)["input_ids"]
 
     def decode_batch(self, seqs: Sequence[Sequence[int]]) -> list[str]:
-        return [
-            self._tok.decode(list(s), skip_special_tokens=False, clean_up_tokenization_spaces=False) for s in seqs
-        ]
+        return [self._tok.decode(list(s), skip_special_tokens=False, clean_up_tokenization_spaces=False) for s in seqs]
 
     def normalize(self, text: str) -> str | None:
         return None
@@ -49,7 +48,9 @@ def load_slow_folder(folder: Path) -> TokenizerView:
     try:
         from transformers import AutoTokenizer
     except ImportError:
-        raise MissingExtraError(f"{folder}: a tokenizer folder without tokenizer.json", "transformers", "model") from None
+        raise MissingExtraError(
+            f"{folder}: a tokenizer folder without tokenizer.json", "transformers", "model"
+        ) from None
     try:
         tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, trust_remote_code=False)
     except Exception as exc:
@@ -79,8 +80,8 @@ def load_slow_folder(folder: Path) -> TokenizerView:
         elif i in added:
             token_bytes.append(added[i].content.encode("utf-8"))
             kinds.append(TokenKind.USER_DEFINED)
-        elif byte_piece_value(piece) is not None and not byte_level:
-            token_bytes.append(bytes([byte_piece_value(piece)]))
+        elif (byte := byte_piece_value(piece)) is not None and not byte_level:
+            token_bytes.append(bytes([byte]))
             kinds.append(TokenKind.BYTE)
         else:
             kinds.append(TokenKind.NORMAL)

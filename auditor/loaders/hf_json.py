@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from auditor.core import (
     AddedToken,
@@ -20,7 +21,6 @@ from auditor.loaders.bytelevel import pieces_to_bytes
 from auditor.loaders.view import byte_piece_value, check_id_space
 
 _CHUNK = 4096  # words per pre-tokenized input in encode_flat
-
 
 
 def _components(node: Any) -> list[dict]:
@@ -86,7 +86,7 @@ class TokenizersBackend:
         plain = self._plain_bytes
         if plain is None:
             return self.decode_batch([[i] for i in ids])
-        out: list[str | None] = [None if plain[i] is None else plain[i].decode("utf-8", "replace") for i in ids]
+        out: list[str | None] = [None if (b := plain[i]) is None else b.decode("utf-8", "replace") for i in ids]
         rest = [k for k, s in enumerate(out) if s is None]
         if rest:
             for k, s in zip(rest, self.decode_batch([[ids[k]] for k in rest])):
@@ -271,6 +271,7 @@ def _merge_triples(model: dict, vocab: dict[str, int]) -> list[tuple[int, int, i
             out.append((a, b, c))
     return out
 
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8-sig")  # a leading BOM is allowed, as detection allows it
@@ -282,7 +283,12 @@ def _read_text(path: Path) -> str:
 
 
 def added_token_spec(
-    token_id: int, content: str, *, special: bool, normalized: bool | None = None, lstrip: bool = False,
+    token_id: int,
+    content: str,
+    *,
+    special: bool,
+    normalized: bool | None = None,
+    lstrip: bool = False,
     rstrip: bool = False,
 ) -> dict[str, Any]:
     """One `added_tokens` entry; special tokens are not normalised unless told otherwise."""

@@ -45,28 +45,3 @@ def read_neighbours(folder: Path) -> tuple[dict[str, Any], list[str]]:
         except (json.JSONDecodeError, RecursionError):
             notes.append(f"{name}: not valid JSON, configuration rules ignore it")
     return files, notes
-
-
-def chat_template(files: dict[str, Any]) -> str | None:
-    """The chat template text(s) joined, from whichever file holds them, or None."""
-    found: list[str] = []
-    for source in (files.get("tokenizer_config.json"), files.get("chat_template.json")):
-        if isinstance(source, dict):
-            value = source.get("chat_template")
-            if isinstance(value, str):
-                found.append(value)
-            elif isinstance(value, list):  # [{"name": ..., "template": ...}]
-                found += [v["template"] for v in value if isinstance(v, dict) and isinstance(v.get("template"), str)]
-    jinja = files.get("chat_template.jinja")
-    if isinstance(jinja, str):
-        found.append(jinja)
-    return "\n".join(found) if found else None
-
-
-def token_content(value: Any) -> str | None:
-    """A special token as tokenizer_config.json writes it: a string or {"content": ...}."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("content"), str):
-        return value["content"]
-    return None

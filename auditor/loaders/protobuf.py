@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class ProtobufError(ValueError):
@@ -30,9 +31,9 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
             raise ProtobufError("varint too long")
 
 
-def fields(buf: bytes) -> list[tuple[int, int, object]]:
+def fields(buf: bytes) -> list[tuple[int, int, Any]]:
     """Top-level (field number, wire type, value) triples; values are int, bytes or float bits."""
-    out = []
+    out: list[tuple[int, int, Any]] = []
     pos = 0
     n = len(buf)
     while pos < n:
@@ -40,6 +41,7 @@ def fields(buf: bytes) -> list[tuple[int, int, object]]:
         num, wire = key >> 3, key & 7
         if num == 0:
             raise ProtobufError("field number 0")
+        val: int | bytes
         if wire == 0:
             val, pos = _varint(buf, pos)
         elif wire == 1:
@@ -88,23 +90,23 @@ def parse_sentencepiece_model(buf: bytes) -> SentencePieceModel:
     for num, wire, val in fields(buf):
         if num == 1 and wire == 2:
             piece, score, ptype = "", 0.0, 1
-            for pn, pw, pv in fields(val):  # type: ignore[arg-type]
+            for pn, pw, pv in fields(val):
                 if pn == 1 and pw == 2:
                     try:
-                        piece = pv.decode("utf-8")  # type: ignore[union-attr]
+                        piece = pv.decode("utf-8")
                     except UnicodeDecodeError:
                         raise ProtobufError("a piece is not UTF-8") from None
                 elif pn == 2 and pw == 5:
-                    score = struct.unpack("<f", pv)[0]  # type: ignore[arg-type]
+                    score = struct.unpack("<f", pv)[0]
                 elif pn == 3 and pw == 0:
-                    ptype = int(pv)  # type: ignore[arg-type]
+                    ptype = int(pv)
             m.pieces.append((piece, score, ptype))
         elif num == 2 and wire == 2:
-            for tn, tw, tv in fields(val):  # type: ignore[arg-type]
+            for tn, tw, tv in fields(val):
                 if tw != 0:
                     continue
                 if tn == 3:
-                    m.model_type = MODEL_TYPES.get(int(tv), "unknown")  # type: ignore[arg-type]
+                    m.model_type = MODEL_TYPES.get(int(tv), "unknown")
                 elif tn == 35:
                     m.byte_fallback = bool(tv)
                 elif tn == 24:
@@ -112,9 +114,9 @@ def parse_sentencepiece_model(buf: bytes) -> SentencePieceModel:
                 elif tn == 25:
                     m.split_digits = bool(tv)
         elif num == 3 and wire == 2:
-            for nn, nw, nv in fields(val):  # type: ignore[arg-type]
+            for nn, nw, nv in fields(val):
                 if nn == 1 and nw == 2:
-                    m.normalizer_name = nv.decode("utf-8", "replace")  # type: ignore[union-attr]
+                    m.normalizer_name = nv.decode("utf-8", "replace")
                 elif nn == 3 and nw == 0:
                     m.add_dummy_prefix = bool(nv)
                 elif nn == 4 and nw == 0:

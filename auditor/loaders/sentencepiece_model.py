@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from auditor.core import (
     InputError,
@@ -44,9 +45,7 @@ class SentencePieceBackend:
         self._sp = sp
         self._model = model
         self.implementation = f"sentencepiece {sentencepiece.__version__}"
-        self._literal = {
-            i: piece for i, (piece, _score, ptype) in enumerate(model.pieces) if ptype in (2, 3)
-        }
+        self._literal = {i: piece for i, (piece, _score, ptype) in enumerate(model.pieces) if ptype in (2, 3)}
         self._threads = worker_threads()
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
@@ -63,7 +62,7 @@ class SentencePieceBackend:
                 out[k] = self._decode_with_literals(seq)
         return out
 
-    def _decode_with_literals(self, seq: list[int]) -> str:
+    def _decode_with_literals(self, seq: Sequence[int]) -> str:
         parts: list[str] = []
         run: list[int] = []
         for i in seq:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from auditor.core import (
     InputError,
@@ -28,9 +29,7 @@ from auditor.loaders.view import check_id_space, worker_threads
 # The patterns tiktoken itself uses (tiktoken_ext/openai_public.py); a test compares
 # them with the installed tiktoken so they cannot drift.
 _GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
-_CL100K_PATTERN = (
-    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
-)
+_CL100K_PATTERN = r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
 _O200K_PATTERN = "|".join(
     [
         r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
@@ -42,9 +41,7 @@ _O200K_PATTERN = "|".join(
         r"""\s+""",
     ]
 )
-_LLAMA3_PATTERN = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
-)
+_LLAMA3_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
 
 def _llama3_specials() -> dict[str, int]:
@@ -75,9 +72,7 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
         Preset("r50k_base", _GPT2_PATTERN, {"<|endoftext|>": 50256}, 50256),
-        Preset(
-            "p50k_base", _GPT2_PATTERN, {"<|endoftext|>": 50256}, 50280
-        ),
+        Preset("p50k_base", _GPT2_PATTERN, {"<|endoftext|>": 50256}, 50280),
         Preset(
             "cl100k_base",
             _CL100K_PATTERN,
@@ -229,7 +224,10 @@ def load_tiktoken(
     missing = [b for b in range(256) if bytes([b]) not in ranks and b not in never_in_utf8]
     if missing:
         shown = ", ".join(f"0x{b:02X}" for b in missing[:8]) + (", ..." if len(missing) > 8 else "")
-        raise InputError(path, f"{len(missing)} single bytes that UTF-8 text can hold have no rank ({shown}); tiktoken cannot encode them")
+        raise InputError(
+            path,
+            f"{len(missing)} single bytes that UTF-8 text can hold have no rank ({shown}); tiktoken cannot encode them",
+        )
     size = max(max(ranks.values()), max(special.values(), default=-1)) + 1
     check_id_space(path, size, len(ranks) + len(special))
     try:
@@ -266,7 +264,9 @@ def load_tiktoken(
         byte_level=True,
         model_type="bpe",
         merges_factory=lambda: _merges_from_ranks(ranks),
-        facts=TokenizerFacts.of(tiktoken_preset=chosen.name if chosen else None, tiktoken_pattern=pat, tiktoken_specials=special),
+        facts=TokenizerFacts.of(
+            tiktoken_preset=chosen.name if chosen else None, tiktoken_pattern=pat, tiktoken_specials=special
+        ),
         notes=[f"tiktoken preset {chosen.name} guessed from the {len(ranks)} ranks (--preset to choose)"]
         if chosen is not None and preset is None and pattern is None
         else [],

@@ -1,2 +1,2 @@
 """The model side of the audit: embeddings read without loading the model, the
-under-trained indicators (method.md §2), and verification by prompting (§3)."""
+under-trained indicators (docs/method.md §2), and verification by prompting (§3)."""

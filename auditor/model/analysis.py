@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, ClassVar
 
-from auditor.core import IndicatorOptions, UserError
+from auditor.core import IndicatorOptions, UserError, VerificationStatus
 from auditor.escape import escape_bytes, escape_text
 from auditor.model.embeddings import ModelEmbeddings
 from auditor.model.indicators import (
@@ -68,8 +69,8 @@ def analyze_embeddings(store: Any) -> EmbeddingAnalysis:
         raise UserError("no model given: the embeddings analysis needs one")
     store.progress("reading embeddings")
     emb = read_embeddings(store.inputs.model)
-    zin = tuple(int(i) for i in np.flatnonzero(zero_rows(emb.input)))
-    return EmbeddingAnalysis(embeddings=emb, vocab_size=store.view.vocab_size, zero_ids=zin)
+    zero_input_rows = tuple(int(i) for i in np.flatnonzero(zero_rows(emb.input)))
+    return EmbeddingAnalysis(embeddings=emb, vocab_size=store.view.vocab_size, zero_ids=zero_input_rows)
 
 
 @dataclass(frozen=True)
@@ -81,17 +82,13 @@ class IndicatorAnalysis:
     embeddings: EmbeddingAnalysis
     vocab: Any
     view: Any
-    _store: Any = field(default=None, compare=False, repr=False)
+    # The report shows the verification verdicts beside the indicators when both ran: the
+    # store passes that result to report_section (it is never held here).
+    reported_with: ClassVar[tuple[str, ...]] = ("verification",)
 
     @property
     def candidates(self) -> tuple[int, ...]:
         return self.indicators.candidates
-
-    def verification(self) -> Any | None:
-        """The verification analysis of the same run, when it was computed."""
-        if self._store is not None and "verification" in self._store.computed():
-            return self._store.get("verification")
-        return None
 
     def token_text(self, tid: int) -> str | None:
         if tid >= self.view.vocab_size or self.view.pieces[tid] is None:
@@ -107,10 +104,9 @@ class IndicatorAnalysis:
         c = self.vocab.categories[tid]
         return "ID_HOLE" if c is None else c.value
 
-    def model_summary(self) -> dict[str, Any]:
+    def model_summary(self, verification: Any | None = None) -> dict[str, Any]:
         indicators = self.indicators
         emb = self.embeddings.embeddings
-        verification = self.verification()
         described = emb.describe()
         return {
             **{k: described[k] for k in ("path", "format", "architecture", "tied", "embedding_shape")},
@@ -127,9 +123,8 @@ class IndicatorAnalysis:
             "notes": list(emb.notes) + list(indicators.notes),
         }
 
-    def token_rows(self) -> list[dict[str, Any]]:
+    def token_rows(self, verification: Any | None = None) -> list[dict[str, Any]]:
         indicators = self.indicators
-        verification = self.verification()
         results = verification.by_id() if verification is not None else {}
         sampled = verification.sampled_ids if verification is not None else frozenset()
         cand = set(indicators.candidates)
@@ -164,8 +159,8 @@ class IndicatorAnalysis:
             )
         return rows
 
-    def report_section(self) -> dict[str, Any]:
-        return {"model": self.model_summary(), "tokens": self.token_rows()}
+    def report_section(self, verification: Any | None = None) -> dict[str, Any]:
+        return {"model": self.model_summary(verification), "tokens": self.token_rows(verification)}
 
 
 def _num(x: Any) -> float | None:
@@ -186,9 +181,7 @@ def analyze_indicators(store: Any) -> IndicatorAnalysis:
     e = emb.embeddings
     roles = SpecialRoles(ids=e.role_ids, texts=e.role_texts, chat_template=e.chat_template)
     indicators = compute_indicators(store.view, vocab, e.input, e.output, options, roles)
-    return IndicatorAnalysis(
-        indicators=indicators, options=options, embeddings=emb, vocab=vocab, view=store.view, _store=store
-    )
+    return IndicatorAnalysis(indicators=indicators, options=options, embeddings=emb, vocab=vocab, view=store.view)
 
 
 @dataclass(frozen=True)
@@ -207,8 +200,13 @@ class VerificationAnalysis:
     sampled_ids: frozenset[int] = frozenset()  # verified for the recall estimate
     recall: Any = None  # auditor.model.recall.RecallEstimate when --sample ran
 
+    asked: bool = True  # whether the run asked for verification (--verify)
+
     def by_id(self) -> dict[int, Any]:
         return {r.token_id: r for r in self.results}
+
+    def status(self) -> VerificationStatus:
+        return VerificationStatus(asked=self.asked, ran=self.ran, problem=self.skipped)
 
     def under_trained(self) -> list[Any]:
         return [r for r in self.results if r.verdict == "under-trained"]
@@ -259,7 +257,9 @@ def analyze_verification(store: Any) -> VerificationAnalysis:
     asked, wanted = model_options.verification, model_options.budget
     threshold = asked.threshold
     if not store.inputs.generation:
-        return VerificationAnalysis(False, None, (), threshold, skipped="verification was not asked for (--verify)")
+        return VerificationAnalysis(
+            False, None, (), threshold, skipped="verification was not asked for (--verify)", asked=False
+        )
     model_options.check(verify=True)
     indicators = store.get("indicators")
     budget, ordering, sample_size, seed = wanted.budget, wanted.order, wanted.sample, wanted.seed

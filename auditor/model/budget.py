@@ -1,6 +1,6 @@
 """How many candidates to verify: the adaptive budget and its stopping rule.
 
-Verifying a fixed 2% of the vocabulary (method.md §3) spends most of its time on
+Verifying a fixed 2% of the vocabulary (docs/method.md §3) spends most of its time on
 ordinary tokens: the under-trained ones cluster at the head of the indicator order
 (SmolLM2-135M: 27 of its 28 among the first 30 of 977 candidates). The adaptive budget
 verifies candidates in order and stops when the recent ones stop yielding:
@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from auditor.core import BUDGETS, BudgetOptions, UserError
 
@@ -41,7 +42,7 @@ class StopRule:
     ratio: float = BudgetOptions.stop_ratio
 
     @classmethod
-    def of(cls, options: BudgetOptions) -> "StopRule":
+    def of(cls, options: BudgetOptions) -> StopRule:
         return cls(options.stop_window, options.stop_ratio)
 
     def validate(self) -> None:
@@ -124,10 +125,7 @@ def run_budget(
         size = batch_size
         if budget == "adaptive":
             if rule.met(len(results), streak):
-                reason = (
-                    f"stopping rule met: no under-trained token among the last {streak} "
-                    f"of {len(results)} verified"
-                )
+                reason = f"stopping rule met: no under-trained token among the last {streak} of {len(results)} verified"
                 break
             size = min(size, rule.needed(len(results), streak))
         batch = ids[len(results) : len(results) + size]
@@ -136,7 +134,9 @@ def run_budget(
             streak = 0 if r.under_trained else streak + 1
         elapsed = time.perf_counter() - started
         found = sum(r.under_trained for r in results)
-        say(f"verifying ({budget}): {len(results)}/{len(ids)}, {found} under-trained ({len(results) / max(elapsed, 1e-9):.1f}/s)")
+        say(
+            f"verifying ({budget}): {len(results)}/{len(ids)}, {found} under-trained ({len(results) / max(elapsed, 1e-9):.1f}/s)"
+        )
     else:
         if not ids:
             reason = "nothing to verify"

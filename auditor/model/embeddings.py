@@ -1,6 +1,6 @@
 """Read a model's input and output embedding matrices without loading the model.
 
-The indicators (method.md §2) need two tensors out of hundreds. An HF folder's
+The indicators (docs/method.md §2) need two tensors out of hundreds. An HF folder's
 safetensors files are memory-mapped and only those two tensors are touched (the header
 is parsed here: numpy cannot hold bfloat16, so the bytes are widened to float32
 directly, without torch); GGUF tensors are dequantised with the `gguf` package;
@@ -19,9 +19,10 @@ import functools
 import json
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from auditor.core import InputError, MissingExtraError, UserError, first_line
 
@@ -52,8 +53,23 @@ INPUT_SUFFIXES = ("embed_tokens.weight", "wte.weight", "embed_in.weight", "word_
 OUTPUT_SUFFIXES = ("lm_head.weight", "embed_out.weight")
 
 _ST_DTYPES = {"F32": ("<f4", 4), "F16": ("<f2", 2), "BF16": ("<u2", 2), "F64": ("<f8", 8)}
-_ST_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
-             "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
+_ST_BYTES = {
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "U16": 2,
+    "U32": 4,
+    "U64": 8,
+}
 
 
 @dataclass(frozen=True)
@@ -177,8 +193,7 @@ def _read_folder(folder: Path) -> ModelEmbeddings:
     if len(ggufs) > 1:
         raise UserError(f"{folder}: several .gguf files; name the one to audit")
     raise UserError(
-        f"{folder}: no model weights found (looked for model.safetensors, a sharded index, "
-        "pytorch_model.bin, *.gguf)"
+        f"{folder}: no model weights found (looked for model.safetensors, a sharded index, pytorch_model.bin, *.gguf)"
     )
 
 
@@ -232,8 +247,9 @@ class _SafetensorsFiles:
         if info["dtype"] not in _ST_DTYPES:
             return self.load(name)
         shape = tuple(int(d) for d in info["shape"])
-        return np.memmap(f, dtype=_ST_DTYPES[info["dtype"]][0], mode="r", offset=start + info["data_offsets"][0],
-                         shape=shape)
+        return np.memmap(
+            f, dtype=_ST_DTYPES[info["dtype"]][0], mode="r", offset=start + info["data_offsets"][0], shape=shape
+        )
 
     def load(self, name: str) -> Any:
         import numpy as np
@@ -308,7 +324,7 @@ class _TorchFiles:
                     if "mmap" not in str(exc):  # legacy (non-zip) checkpoints cannot be mapped
                         raise
                     state = torch.load(f, map_location="cpu", weights_only=True)
-            except Exception as exc:  # noqa: BLE001 - pickle refusals have many types
+            except Exception as exc:
                 msg = first_line(exc)
                 if "weights_only" in str(exc) or "Unsupported" in msg or "pickle" in msg.lower():
                     raise InputError(
@@ -355,8 +371,16 @@ def _pick(names: dict[str, tuple[int, ...]], exact: tuple[str, ...], suffixes: t
     return None
 
 
-_ROLE_KEYS = ("bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id", "sep_token_id",
-              "decoder_start_token_id", "mask_token_id", "cls_token_id")
+_ROLE_KEYS = (
+    "bos_token_id",
+    "eos_token_id",
+    "pad_token_id",
+    "unk_token_id",
+    "sep_token_id",
+    "decoder_start_token_id",
+    "mask_token_id",
+    "cls_token_id",
+)
 _ROLE_NAMES = ("bos_token", "eos_token", "pad_token", "unk_token", "sep_token", "cls_token", "mask_token")
 
 
@@ -404,8 +428,11 @@ def _finish(path: Path, fmt: str, config: dict[str, Any], files: Any) -> ModelEm
     names = files.names()
     in_name = _pick(names, INPUT_NAMES, INPUT_SUFFIXES)
     if in_name is None:
-        raise InputError(path, "no input embedding tensor found (looked for model.embed_tokens.weight, "
-                               "transformer.wte.weight, gpt_neox.embed_in.weight, ...)")
+        raise InputError(
+            path,
+            "no input embedding tensor found (looked for model.embed_tokens.weight, "
+            "transformer.wte.weight, gpt_neox.embed_in.weight, ...)",
+        )
     out_name = _pick(names, OUTPUT_NAMES, OUTPUT_SUFFIXES)
     notes: list[str] = []
     e_in = files.load(in_name)
@@ -443,7 +470,7 @@ def _finish(path: Path, fmt: str, config: dict[str, Any], files: Any) -> ModelEm
         role_texts=roles[1],
         chat_template=roles[2],
         output_loader=None if tied else functools.partial(files.load, out_name),
-        output_shape=None if tied else tuple(names[out_name]),  # type: ignore[index]
+        output_shape=None if tied else tuple(names[out_name]),
     )
 
 
@@ -455,11 +482,16 @@ def _decide_tied(
 
     if e_out is None:
         if cfg_tie is False:
-            raise InputError(path, "config says the embeddings are untied but there is no output embedding tensor "
-                                   "(lm_head.weight): incomplete checkpoint?")
+            raise InputError(
+                path,
+                "config says the embeddings are untied but there is no output embedding tensor "
+                "(lm_head.weight): incomplete checkpoint?",
+            )
         if cfg_tie is None:
-            notes.append("no output embedding tensor and no tie flag: the input embedding is read as the "
-                         "only matrix (tied); an encoder without an LM head has no unembedding at all")
+            notes.append(
+                "no output embedding tensor and no tie flag: the input embedding is read as the "
+                "only matrix (tied); an encoder without an LM head has no unembedding at all"
+            )
         return True
     if e_out.shape != e_in.shape:
         if cfg_tie is True:
@@ -470,8 +502,9 @@ def _decide_tied(
             notes.append(f"config says untied but {out_name} equals the input embedding: treated as tied")
         return True
     if cfg_tie is True:
-        notes.append(f"config ties the embeddings, so the stored {out_name}, which differs, is ignored "
-                     "(as transformers does)")
+        notes.append(
+            f"config ties the embeddings, so the stored {out_name}, which differs, is ignored (as transformers does)"
+        )
         return True
     if cfg_tie is None:
         notes.append(f"config does not say whether embeddings are tied; {out_name} differs: treated as untied")
@@ -575,7 +608,7 @@ class _GGUFHeader:
         row_elems, rows = int(dims[0]), int(dims[1])
         try:
             arr = dequantize(raw, qtype)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise InputError(self.path, f"cannot dequantise {name} ({qtype.name}: {first_line(exc)})") from None
         return np.ascontiguousarray(np.asarray(arr, dtype=np.float32).reshape(rows, row_elems))
 
@@ -635,9 +668,7 @@ def _read_gguf(path: Path) -> ModelEmbeddings:
     notes: list[str] = []
     tied = _decide_tied(path, None if has_out else True, raw_in, raw_out, "output.weight", notes)
     notes = [n for n in notes if "does not say" not in n]  # GGUF has no tie flag: the tensors decide
-    role_ids = sorted(
-        int(v) for k, v in header.meta.items() if k.startswith("tokenizer.ggml.") and isinstance(v, int)
-    )
+    role_ids = sorted(int(v) for k, v in header.meta.items() if k.startswith("tokenizer.ggml.") and isinstance(v, int))
     arch = header.meta.get("general.architecture")
     template = header.meta.get("tokenizer.chat_template")
     return ModelEmbeddings(
@@ -655,8 +686,9 @@ def _read_gguf(path: Path) -> ModelEmbeddings:
         role_ids=tuple(role_ids),
         chat_template=template if isinstance(template, str) else None,
         output_loader=None if tied else functools.partial(header.load, "output.weight"),
-        output_shape=None if tied else (int(header.tensors["output.weight"][0][1]),
-                                        int(header.tensors["output.weight"][0][0])),
+        output_shape=None
+        if tied
+        else (int(header.tensors["output.weight"][0][1]), int(header.tensors["output.weight"][0][0])),
     )
 
 
@@ -687,7 +719,7 @@ def available_memory_bytes(device: str, probe: Callable[[], int | None] | None =
             if torch.cuda.is_available():
                 free, _total = torch.cuda.mem_get_info()
                 return int(free)
-        except Exception:  # noqa: BLE001
+        except Exception:
             return None
         return None
     env = os.environ.get("TOKAUDIT_MEMORY_LIMIT")  # for tests and constrained containers

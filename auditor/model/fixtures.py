@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from auditor.core import TokenizerView
 from auditor.model.indicators import NEVER_UTF8

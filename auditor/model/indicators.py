@@ -1,4 +1,4 @@
-"""Under-trained token indicators, exactly as method.md §2 describes, and the candidates.
+"""Under-trained token indicators, exactly as docs/method.md §2 describes, and the candidates.
 
 Default (`auto`): untied models -> L2 norm of each input-embedding row; tied models ->
 cosine distance of each row, after removing the first principal component, to the mean
@@ -17,11 +17,12 @@ indicator over OK ids, most suspicious first (or the N lowest, or those under a 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from auditor.analyses.vocabulary import is_reserved_name
-from auditor.core import TokenizerView, TokenKind, UserError
+from auditor.core import IndicatorOptions, TokenizerView, TokenKind, UserError
 
 NEVER_UTF8 = frozenset([0xC0, 0xC1, *range(0xF5, 0x100)])
 # A row is "zero" when its norm is below this fraction of the median row norm (Llama 3's
@@ -90,7 +91,7 @@ def reference_set(
     roles: SpecialRoles | None = None,
     input_norms: Any = None,
 ) -> ReferenceSet:
-    """The automatic reference set (method.md §2), one reason per id.
+    """The automatic reference set (docs/method.md §2), one reason per id.
 
     First the method's sources: never-UTF-8 bytes, byte-fallback duplicates of ASCII,
     reserved/unused tokens, padding rows (and id holes), zero rows. Tokenizers without
@@ -108,7 +109,8 @@ def reference_set(
     unreachable = {
         tid: "unreachable"
         for tid in range(n)
-        if vocab.categories[tid] is not None and vocab.categories[tid].unreachable
+        if vocab.categories[tid] is not None
+        and vocab.categories[tid].unreachable
         and view.kinds[tid] not in (TokenKind.CONTROL, TokenKind.UNKNOWN)
     }
     if unreachable:
@@ -270,7 +272,7 @@ def compute_indicators(
     options: IndicatorOptions,
     roles: SpecialRoles | None = None,
 ) -> Indicators:
-    """Indicator of every row and the candidates, per `options` (method.md §2)."""
+    """Indicator of every row and the candidates, per `options` (docs/method.md §2)."""
     import numpy as np
 
     tied = output_matrix is None

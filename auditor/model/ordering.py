@@ -3,7 +3,7 @@
 The order matters for the adaptive budget only: it stops when recent candidates stop
 yielding, so an order that puts the under-trained tokens first verifies fewer.
 
-- `indicator` (default): the paper's indicator, lowest first (method.md §2).
+- `indicator` (default): the paper's indicator, lowest first (docs/method.md §2).
 - `roles-last`: the same, with the special tokens the model gives a job (BOS/EOS/PAD
   ids, role texts, pieces its chat template writes) moved after the others. An instruct
   model is trained on its chat tokens, yet they sit low on the indicator (SmolLM2-135M-
@@ -13,14 +13,15 @@ yielding, so an order that puts the under-trained tokens first verifies fewer.
   tokens can be the untrained ones (Llama 3 base), and the adaptive budget might stop
   before it reaches them at the tail.
 
-Measured with benchmarks/bench_budget.py (docs/benchmarks.md, issue 7), where the other
+Measured with benchmarks/bench_budget.py (docs/benchmarks.md, "Adaptive budget"), where the other
 orderings tried (input-row norm, and the mean rank of the two indicators) are compared
 too: both found the same tokens later, so they are not offered.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from auditor.core import ORDERINGS, UserError
 

@@ -57,8 +57,15 @@ def write_plots(report: dict[str, Any], folder: str | Path) -> list[Path]:
         pts = [t for t in tokens if _group(t) == name]
         if pts:
             size = 2 if name == "other" else 8
-            ax.scatter([t["token_id"] for t in pts], [t["indicator"] for t in pts], s=size,
-                       c=_COLOURS[name], label=f"{name} ({len(pts)})", linewidths=0, rasterized=True)
+            ax.scatter(
+                [t["token_id"] for t in pts],
+                [t["indicator"] for t in pts],
+                s=size,
+                c=_COLOURS[name],
+                label=f"{name} ({len(pts)})",
+                linewidths=0,
+                rasterized=True,
+            )
     if model.get("threshold") is not None:
         ax.axhline(model["threshold"], color="#444444", lw=0.8, ls="--", label="candidate cutoff")
     ax.set_xlabel("token id")
@@ -77,8 +84,14 @@ def write_plots(report: dict[str, Any], folder: str | Path) -> list[Path]:
         for name in ("ok", "under-trained"):
             pts = [t for t in verified if t["verdict"] == name]
             if pts:
-                ax.scatter([t["indicator"] for t in pts], [max(t["max_prob"], 1e-12) for t in pts], s=10,
-                           c=_COLOURS[name], label=f"{name} ({len(pts)})", linewidths=0)
+                ax.scatter(
+                    [t["indicator"] for t in pts],
+                    [max(t["max_prob"], 1e-12) for t in pts],
+                    s=10,
+                    c=_COLOURS[name],
+                    label=f"{name} ({len(pts)})",
+                    linewidths=0,
+                )
         threshold = (model.get("verification") or {}).get("threshold", 0.01)
         ax.axhline(threshold, color="#444444", lw=0.8, ls="--", label=f"max prob = {threshold:g}")
         ax.set_yscale("log")

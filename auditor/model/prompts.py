@@ -1,4 +1,4 @@
-"""The verification prompts of `method.md` §3: templates, placeholder, id-level prompts.
+"""The verification prompts of `docs/method.md` §3: templates, placeholder, id-level prompts.
 
 A prompt is written once with a placeholder token's text, encoded once (with the
 tokenizer's default BOS), and every occurrence of the placeholder id is then replaced
@@ -12,8 +12,8 @@ Only tokenizer calls here (through the `TokenizerView`); no torch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from auditor.core import TokenizerView, TokenKind, UserError
 
@@ -42,7 +42,7 @@ class PromptTemplate:
         )
 
 
-# Verbatim from method.md §3 (the paper's reference): do not edit, results depend on it.
+# Verbatim from docs/method.md §3 (the paper's reference): do not edit, results depend on it.
 TEMPLATES: tuple[PromptTemplate, ...] = (
     PromptTemplate(
         "input_output",
@@ -112,7 +112,7 @@ def default_prefix_ids(view: TokenizerView) -> tuple[int, ...]:
     backend = view.backend
     inner = getattr(backend, "_tok", None)
     if view.format == "gguf":
-        info = (view.facts.gguf or {})
+        info = view.facts.gguf or {}
         add = info.get("add_bos_token")
         if add is None:
             add = info.get("model") == "llama"
@@ -170,7 +170,7 @@ def build_prompts(
     """Pick the placeholder and encode the three prompts.
 
     The placeholder `p` is the longest alphabetic token that is OK (`encode(decode([p]))
-    == [p]`, not special) with `encode(decode([p, p])) == [p, p]` — method.md §3 — and,
+    == [p]`, not special) with `encode(decode([p, p])) == [p, p]` — docs/method.md §3 — and,
     checked here too, that appears in each encoded prompt exactly as often as the
     template holds the token (so that no candidate slot is lost to a merge with its
     neighbours). `placeholder_id` forces one; it must pass the same checks.
@@ -183,7 +183,7 @@ def build_prompts(
     else:
         order = placeholder_candidates(view)[:max_tries]
     # Tokenizers that prepend a space (SentencePiece's dummy prefix) turn "word" alone into
-    # "▁word": as in the vocabulary analysis (method.md §1), the round trips are then
+    # "▁word": as in the vocabulary analysis (docs/method.md §1), the round trips are then
     # checked after a sentinel, and the token's own text goes into the prompts.
     sentinel = _space_sentinel(view)
     reasons: list[str] = []
@@ -211,7 +211,9 @@ def build_prompts(
                 continue
             return PromptSet(placeholder_id=p, placeholder_text=singles[k], prefix_ids=prefix, prompts=prompts)
     if placeholder_id is not None:
-        raise UserError(f"placeholder token {placeholder_id} cannot be used: {reasons[-1] if reasons else 'no such token'}")
+        raise UserError(
+            f"placeholder token {placeholder_id} cannot be used: {reasons[-1] if reasons else 'no such token'}"
+        )
     raise UserError(
         "no placeholder token for the verification prompts: the tokenizer has no long alphabetic token that "
         "round-trips alone, doubled and inside the three prompts"

@@ -1,4 +1,4 @@
-"""Verification by prompting (`method.md` §3): is a candidate token under-trained?
+"""Verification by prompting (`docs/method.md` §3): is a candidate token under-trained?
 
 Each candidate goes into the three prompts at the id level; the model generates three
 tokens greedily and the candidate's probability (softmax of the raw logits) is read at
@@ -35,9 +35,10 @@ import inspect
 import json
 import os
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from auditor.core import (
     InputError,
@@ -290,7 +291,8 @@ def load_causal_lm(model_path: str | os.PathLike[str], device: str, dtype: str) 
         kwargs["gguf_file"] = path.name
     _silence_progress_bars()
     try:
-        model, info = AutoModelForCausalLM.from_pretrained(source, output_loading_info=True, **kwargs)
+        loaded: Any = AutoModelForCausalLM.from_pretrained(source, output_loading_info=True, **kwargs)
+        model, info = loaded
     except ImportError as exc:
         raise MissingExtraError(f"{path}: loading this model", first_line(exc), "model") from None
     except (OSError, ValueError, KeyError, RuntimeError, TypeError, NotImplementedError) as exc:
@@ -298,7 +300,9 @@ def load_causal_lm(model_path: str | os.PathLike[str], device: str, dtype: str) 
     missing = sorted((info or {}).get("missing_keys") or [])
     if missing:  # transformers fills them with random values: verification would judge noise
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        raise InputError(path, f"the checkpoint lacks {len(missing)} weight tensor(s) the model needs ({shown}): cannot verify")
+        raise InputError(
+            path, f"the checkpoint lacks {len(missing)} weight tensor(s) the model needs ({shown}): cannot verify"
+        )
     model.to(device)
     model.eval()
     return model
@@ -432,7 +436,9 @@ class Verifier:
                 found[result.token_id] = result
         return [found[i] for i in ids]
 
-    def iter_batches(self, token_ids: Sequence[int], batch_size: int | None = None) -> Iterator[list[TokenVerification]]:
+    def iter_batches(
+        self, token_ids: Sequence[int], batch_size: int | None = None
+    ) -> Iterator[list[TokenVerification]]:
         """Results batch by batch, in the order given (duplicates dropped): stop whenever."""
         size = batch_size or self.options.batch_size
         ids = list(dict.fromkeys(int(i) for i in token_ids))
@@ -618,9 +624,7 @@ def reference_probs(verifier: Verifier, token_id: int) -> dict[str, list[float]]
                 return_dict_in_generate=True,
                 pad_token_id=verifier.eos_ids[0] if verifier.eos_ids else 0,
             )
-            out[prompt.template.name] = [
-                float(torch.softmax(step[0].float(), dim=-1)[token_id]) for step in gen.logits
-            ]
+            out[prompt.template.name] = [float(torch.softmax(step[0].float(), dim=-1)[token_id]) for step in gen.logits]
     return out
 
 

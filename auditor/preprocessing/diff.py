@@ -9,7 +9,6 @@ reader (`auditor.preprocessing.equivalence.corpus_texts`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +34,9 @@ class VocabularyDiff:
     size_b: int
     added: tuple[tuple[int, str], ...]  # ids only B has: (id, text)
     removed: tuple[tuple[int, str], ...]  # ids only A has
-    changed: tuple[tuple[int, str, str, str, str], ...]  # same id, other text or kind: (id, text A, kind A, text B, kind B)
+    changed: tuple[
+        tuple[int, str, str, str, str], ...
+    ]  # same id, other text or kind: (id, text A, kind A, text B, kind B)
     moved: int  # texts present in both under different ids
 
     @property
@@ -71,11 +72,7 @@ class TokenizerDiff:
 
     @property
     def identical(self) -> bool:
-        return (
-            self.vocabulary.identical
-            and self.probes.equivalent
-            and (self.sample is None or self.sample.equivalent)
-        )
+        return self.vocabulary.identical and self.probes.equivalent and (self.sample is None or self.sample.equivalent)
 
     def to_dict(self, limit: int = 100) -> dict[str, Any]:
         v = self.vocabulary
@@ -126,39 +123,3 @@ def diff_tokenizers(
     probes = compare(ia, ib, PROBE_STRINGS, max_examples=max_examples)
     on_sample = compare(ia, ib, sample, max_examples=max_examples) if sample is not None else None
     return TokenizerDiff(a.describe(), b.describe(), diff_vocabularies(a, b), probes, on_sample)
-
-
-def render_diff_text(d: TokenizerDiff, limit: int = 10) -> str:
-    v = d.vocabulary
-    lines = [
-        f"A: {d.a['path']}  ({d.a['format']}, {d.a['vocab_size']} ids, {d.a['implementation']})",
-        f"B: {d.b['path']}  ({d.b['format']}, {d.b['vocab_size']} ids, {d.b['implementation']})",
-        f"vocabulary: {len(v.added)} added, {len(v.removed)} removed, {len(v.changed)} changed ids"
-        + (f"; {v.moved} entries of B sit at another id in A" if v.moved else ""),
-    ]
-    for tid, text in v.added[:limit]:
-        lines.append(f'  + {tid:>7} "{text}"')
-    for tid, text in v.removed[:limit]:
-        lines.append(f'  - {tid:>7} "{text}"')
-    for tid, x, ka, y, kb in v.changed[:limit]:
-        kinds = "" if ka == kb else f" ({ka} -> {kb})"
-        lines.append(f'  ~ {tid:>7} "{x}" -> "{y}"{kinds}')
-    hidden = max(0, len(v.added) - limit) + max(0, len(v.removed) - limit) + max(0, len(v.changed) - limit)
-    if hidden:
-        lines.append(f"  ... and {hidden} more (--format json lists up to 100 of each)")
-    for title, eq in (("probe strings", d.probes), ("sample", d.sample)):
-        if eq is None:
-            continue
-        if title == "probe strings":
-            lines.append(f"tokenization ({title}, v{PROBE_STRINGS_VERSION}): {eq.diverging} of {eq.compared} texts differ")
-        else:
-            read = f"; corpus: {d.sample_read}" if d.sample_read else ""
-            lines.append(f"tokenization ({title}{read}): {eq.diverging} of {eq.compared} texts differ")
-        for div in eq.examples:
-            lines.append(f"  {div.describe()}")
-    lines.append("identical" if d.identical else "different")
-    return "\n".join(lines) + "\n"
-
-
-def render_diff_json(d: TokenizerDiff) -> str:
-    return json.dumps(d.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"

@@ -4,7 +4,7 @@ One tokenizer often ships in several implementations (tokenizer.json for `tokeni
 tokenizer.model for SentencePiece, a tiktoken rank file, a GGUF vocabulary for
 llama.cpp, vocab.json + merges.txt for transformers' slow classes). They drift: a GGUF
 with the wrong pre-tokenizer regex, a fast conversion that segments differently, a
-leading space after special tokens in one of them (real-bugs #1, #5, #6, #14). This
+leading space after special tokens in one of them (docs/defects.md #1, #5, #6, #14). This
 module encodes the same texts with two implementations, batch by batch, with both
 encoders running at once, and keeps the first divergences with examples.
 
@@ -17,7 +17,7 @@ analysis (rule P112) compares when the run has a `--corpus`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +104,9 @@ class Equivalence:
         }
 
 
-def _divergence(a: Implementation, b: Implementation, label: str, text: str, ea: Sequence[int], eb: Sequence[int]) -> Divergence:
+def _divergence(
+    a: Implementation, b: Implementation, label: str, text: str, ea: Sequence[int], eb: Sequence[int]
+) -> Divergence:
     k = next((i for i, (x, y) in enumerate(zip(ea, eb)) if x != y), min(len(ea), len(eb)))
     # Where in the text: the bytes of the common prefix, when the ids stand for bytes.
     prefix = [a.token_bytes(i) for i in ea[:k]]
@@ -190,13 +192,17 @@ def corpus_texts(
     options (text_field, doc_per_line, max_documents). A document longer than the
     scan's CHUNK_CHARS comes in pieces cut after a newline or space, labelled
     `locator piece N`, so that no enormous document is encoded at once."""
+    from auditor.corpus.chunking import iter_pieces
     from auditor.corpus.reader import ReadReport, iter_documents
-    from auditor.corpus.stats import iter_pieces
 
     opts = options or CorpusOptions()
     read = report if report is not None else ReadReport()
     for doc in iter_documents(
-        list(paths), report=read, text_field=opts.text_field, doc_per_line=opts.doc_per_line, max_documents=opts.max_documents
+        list(paths),
+        report=read,
+        text_field=opts.text_field,
+        doc_per_line=opts.doc_per_line,
+        max_documents=opts.max_documents,
     ):
         pieces = iter_pieces(doc.text)
         first = next(pieces)
@@ -212,8 +218,8 @@ def corpus_sample(paths: Sequence[str], options: CorpusOptions | None = None) ->
     """The deterministic sample of a corpus that rule P112 compares: its first
     SAMPLE_DOCUMENTS documents (fewer with --max-documents), each cut to its first
     piece. UserError when the corpus holds no usable document."""
+    from auditor.corpus.chunking import iter_pieces
     from auditor.corpus.reader import ReadReport, check_usable, iter_documents
-    from auditor.corpus.stats import iter_pieces
 
     opts = options or CorpusOptions()
     limit = min(opts.max_documents or SAMPLE_DOCUMENTS, SAMPLE_DOCUMENTS)
@@ -265,7 +271,7 @@ def slow_implementation(folder: Path) -> Implementation:
         raise UserError("the slow tokenizer needs the 'transformers' package: pip install 'tokaudit[model]'") from None
     try:
         tok = AutoTokenizer.from_pretrained(str(folder), use_fast=False, local_files_only=True, trust_remote_code=False)
-    except Exception as exc:  # noqa: BLE001 - transformers raises many kinds
+    except Exception as exc:
         raise UserError(" ".join(str(exc).split())[:200] or type(exc).__name__) from None
     if getattr(tok, "is_fast", False):
         raise UserError("transformers has no slow class for this tokenizer")

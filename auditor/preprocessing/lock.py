@@ -88,7 +88,11 @@ def read_lock(path: Path) -> dict[str, Any] | None:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"lock file is not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(data, dict) or data.get("tokaudit_lock") != LOCK_VERSION or not isinstance(data.get("artifacts"), dict):
+    if (
+        not isinstance(data, dict)
+        or data.get("tokaudit_lock") != LOCK_VERSION
+        or not isinstance(data.get("artifacts"), dict)
+    ):
         raise InputError(path, f"not a tokaudit lock file (version {LOCK_VERSION}); recreate it with 'tokaudit lock'")
     return data
 
@@ -145,7 +149,7 @@ class LockCheck:
     vocab_changed: bool = False
     vocab_size: tuple[int, int] | None = None  # (locked, now)
     config_changed: bool = False
-    probe_version: tuple[int, int] | None = None  # (locked, now) when they differ
+    probe_version: tuple[int | None, int] | None = None  # (locked, now) when they differ
 
     @property
     def matches(self) -> bool:

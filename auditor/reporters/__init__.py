@@ -1,4 +1,4 @@
-"""Reporters turn a `LintResult` into text. Each returns a string; the CLI writes it.
+"""Reporters turn a command's result into text, one class per format (see `base.py`).
 
 Formats: text (people), json (tools; docs/report-format.md), sarif (code scanning),
 github (workflow annotations), junit (CI test reports), markdown (pull-request
@@ -7,61 +7,30 @@ comments, job summaries). All are deterministic for the same result.
 
 from __future__ import annotations
 
-import os
-from itertools import groupby
-from typing import Iterator
-
-from auditor.core import Finding, LintResult
+from auditor.core import LintResult, UserError
+from auditor.reporters import github, json_report, junit, markdown, sarif, text  # noqa: F401 - they register
+from auditor.reporters.base import REPORTERS, RenderOptions, Reporter
 
 FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
-# A rule that fires on more tokens than this in one artifact is one aggregated result
-# (SARIF, GitHub annotations) with the list in its properties, not one per token.
-AGGREGATE_OVER = 10
+assert set(FORMATS) == set(REPORTERS), "every registered reporter is listed in FORMATS"
 
 
-def render(
-    result: LintResult, fmt: str, *, fail_on: str = "error", max_per_rule: int = 10, color: bool = False
-) -> str:
-    if fmt == "json":
-        from auditor.reporters.json_report import render_json
-
-        return render_json(result)
-    if fmt == "sarif":
-        from auditor.reporters.sarif import render_sarif
-
-        return render_sarif(result)
-    if fmt == "github":
-        from auditor.reporters.github import render_github
-
-        return render_github(result, fail_on=fail_on)
-    if fmt == "junit":
-        from auditor.reporters.junit import render_junit
-
-        return render_junit(result, fail_on=fail_on)
-    if fmt == "markdown":
-        from auditor.reporters.markdown import render_markdown
-
-        return render_markdown(result, fail_on=fail_on, max_per_rule=max_per_rule)
-    if fmt != "text":
-        raise ValueError(f"unknown format {fmt!r}")
-    from auditor.reporters.text import render_text
-
-    return render_text(result, fail_on=fail_on, max_per_rule=max_per_rule, color=color)
+def formats_for(command: str) -> tuple[str, ...]:
+    """The formats that render `command`'s result, in the order of FORMATS."""
+    return tuple(name for name in FORMATS if command in REPORTERS[name].commands())
 
 
-def rule_groups(result: LintResult) -> Iterator[tuple[str, str, list[Finding]]]:
-    """(artifact, rule code, findings) in report order (findings are sorted that way)."""
-    for (artifact, code), group in groupby(result.findings, key=lambda f: (f.artifact, f.code)):
-        yield artifact, code, list(group)
+def reporter_for(fmt: str, command: str, options: RenderOptions | None = None) -> Reporter:
+    """The reporter of `fmt` for `command`; UserError when it cannot render that command."""
+    cls = REPORTERS.get(fmt)
+    if cls is None or command not in cls.commands():
+        choices = ", ".join(formats_for(command))
+        raise UserError(f"--format {fmt}: tokaudit {command} renders {choices}")
+    return cls(options)
 
 
-def fails(finding: Finding, fail_on: str) -> bool:
-    """Whether this finding alone makes the run fail (baselined ones never do)."""
-    return finding.fails(fail_on)
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write a report via a temporary file and a rename: never a half-written report."""
-    from auditor.atomic import write_bytes_atomic
-
-    write_bytes_atomic(path, text.encode("utf-8"))
+def render(result: LintResult, fmt: str, *, fail_on: str = "error", max_per_rule: int = 10, color: bool = False) -> str:
+    """A lint result in `fmt` (what tests and benchmarks call)."""
+    return reporter_for(fmt, "lint", RenderOptions(fail_on=fail_on, color=color, max_per_rule=max_per_rule)).lint(
+        result
+    )

@@ -24,10 +24,10 @@ def audit_dict(result: LintResult) -> dict[str, Any]:
     for art in report["artifacts"]:
         secs = dict(art.get("sections") or {})  # the result's own dicts stay untouched
         art["sections"] = secs
-        ind = secs.get("indicators")
-        if ind is not None:
-            model, tokens = dict(ind["model"]), ind["tokens"]
-            secs["indicators"] = {k: v for k, v in ind.items() if k not in ("model", "tokens")}
+        indicators = secs.get("indicators")
+        if indicators is not None:
+            model, tokens = dict(indicators["model"]), indicators["tokens"]
+            secs["indicators"] = {k: v for k, v in indicators.items() if k not in ("model", "tokens")}
             if not secs["indicators"]:
                 del secs["indicators"]
         elif "embeddings" in secs and model is None:
@@ -68,12 +68,12 @@ def render_audit_text(result: LintResult, *, fail_on: str = "error", top: int = 
             )
             cutoff = "n/a" if m["threshold"] is None else f"{m['threshold']:.4g}"
             lines.append(f"  candidates: {m['candidates']} ({m['selection']}; indicator cutoff {cutoff})")
-            ver = m.get("verification")
-            if ver is not None:
-                if ver["ran"]:
-                    lines.extend(verification_lines(ver, report["tokens"]))
-                elif ver["skipped"] and "not asked" not in ver["skipped"]:
-                    lines.append(f"  verification did not run: {ver['skipped']}")
+            verification = m.get("verification")
+            if verification is not None:
+                if verification["ran"]:
+                    lines.extend(verification_lines(verification, report["tokens"]))
+                elif (problem := result.verification_problem()) is not None:
+                    lines.append(f"  verification did not run: {problem}")
             for note in m.get("notes", []):
                 lines.append(f"  note: {note}")
             cands = [t for t in report["tokens"] if t["candidate"]]
@@ -91,7 +91,7 @@ def render_audit_text(result: LintResult, *, fail_on: str = "error", top: int = 
     return "\n".join(lines) + render_text(result, fail_on=fail_on, skip_sections=summarised)
 
 
-def verification_lines(ver: dict[str, Any], tokens: list[dict[str, Any]]) -> list[str]:
+def verification_lines(verification: dict[str, Any], tokens: list[dict[str, Any]]) -> list[str]:
     """The verification summary: the budget and why it stopped, the verdicts, the recall estimate."""
     lines: list[str] = []
     grades: dict[str, int] = {}
@@ -99,23 +99,23 @@ def verification_lines(ver: dict[str, Any], tokens: list[dict[str, Any]]) -> lis
         if t["verdict"] == "under-trained":
             grades[t["grade"]] = grades.get(t["grade"], 0) + 1
     shown = ", ".join(f"{k} {v}" for k, v in sorted(grades.items()))
-    b = ver.get("budget") or {}
+    b = verification.get("budget") or {}
     if b and b["name"] != "requested":
         what = listed_noun(b)
         lines.append(
             f"  verification ({b['name']} budget, {b['ordering']} order): {b['under_trained']} under-trained among "
-            f"{b['verified']} of {b['listed']} {what} verified (max probability < {ver['threshold']:g})"
-            f"{': ' + shown if shown and not ver.get('recall') else ''}"
+            f"{b['verified']} of {b['listed']} {what} verified (max probability < {verification['threshold']:g})"
+            f"{': ' + shown if shown and not verification.get('recall') else ''}"
         )
         lines.append(f"    stopped: {b['stop_reason']}")
         if b["unverified"]:
             lines.append(f"    {b['unverified']} {what} left unverified (--budget full verifies them all)")
     else:
         lines.append(
-            f"  verification: {ver['under_trained']} of {ver['verified']} tokens under-trained "
-            f"(max probability < {ver['threshold']:g}){': ' + shown if shown else ''}"
+            f"  verification: {verification['under_trained']} of {verification['verified']} tokens under-trained "
+            f"(max probability < {verification['threshold']:g}){': ' + shown if shown else ''}"
         )
-    r = ver.get("recall")
+    r = verification.get("recall")
     if r:
         missed, recall = recall_figures(r)
         lines.append(

@@ -57,17 +57,19 @@ def render_audit_markdown(result: LintResult, *, max_rows: int = 200) -> str:
         "",
     ]
     tokens = report["tokens"]
-    ver = m.get("verification")
-    if ver is not None and ver["ran"]:
-        under = sorted((t for t in tokens if t["verdict"] == "under-trained"), key=lambda t: (t["max_prob"], t["token_id"]))
+    verification = m.get("verification")
+    if verification is not None and verification["ran"]:
+        under = sorted(
+            (t for t in tokens if t["verdict"] == "under-trained"), key=lambda t: (t["max_prob"], t["token_id"])
+        )
         out += [
             "## Verified under-trained tokens",
             "",
-            f"{len(under)} of {ver['verified']} tokens verified: the model's highest probability of repeating the "
-            f"token stays below {ver['threshold']:g} over three prompts and three greedy steps.",
+            f"{len(under)} of {verification['verified']} tokens verified: the model's highest probability of repeating the "
+            f"token stays below {verification['threshold']:g} over three prompts and three greedy steps.",
             "",
         ]
-        out += _budget_lines(ver)
+        out += _budget_lines(verification)
         if under:
             out += ["| id | token | category | indicator | max prob | grade |", "|---:|---|---|---:|---:|---|"]
             for t in under[:max_rows]:
@@ -79,7 +81,7 @@ def render_audit_markdown(result: LintResult, *, max_rows: int = 200) -> str:
                 out.append(f"\n… and {len(under) - max_rows} more (the JSON report lists all).")
             out.append("")
     else:
-        why = (ver or {}).get("skipped") or "verification was not asked for (--verify)"
+        why = (verification or {}).get("skipped") or "verification was not asked for (--verify)"
         cands = sorted((t for t in tokens if t["candidate"]), key=lambda t: (t["indicator"], t["token_id"]))
         out += [
             "## Candidates (not verified)",
@@ -111,12 +113,12 @@ def render_audit_markdown(result: LintResult, *, max_rows: int = 200) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _budget_lines(ver: dict[str, Any]) -> list[str]:
+def _budget_lines(verification: dict[str, Any]) -> list[str]:
     """How much was verified, why it stopped, and the recall estimate when sampled."""
     from auditor.reporters.audit import listed_noun, recall_figures
 
     out: list[str] = []
-    b = ver.get("budget") or {}
+    b = verification.get("budget") or {}
     if b and b["name"] != "requested":
         out += [
             f"Budget: **{b['name']}**, {b['ordering']} order. Verified {b['verified']} of {b['listed']} "
@@ -124,7 +126,7 @@ def _budget_lines(ver: dict[str, Any]) -> list[str]:
             f"Stopped: {b['stop_reason']}.",
             "",
         ]
-    r = ver.get("recall")
+    r = verification.get("recall")
     if r:
         missed, recall = recall_figures(r)
         out += [

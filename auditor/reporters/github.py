@@ -8,7 +8,7 @@ Token strings hold all of them. Baselined findings are not annotated: they are k
 from __future__ import annotations
 
 from auditor.core import LintResult
-from auditor.reporters import AGGREGATE_OVER, rule_groups
+from auditor.reporters.base import AGGREGATE_OVER, Reporter, register, rule_groups
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -38,7 +38,9 @@ def render_github(result: LintResult, *, fail_on: str = "error") -> str:
         title = f"{code} {first.name}"
         if len(fresh) > AGGREGATE_OVER:
             shown = ", ".join(f'"{f.token}" (id {f.token_id})' for f in fresh[:5] if f.token_id is not None)
-            msg = f"{len(fresh)} findings" + (f", e.g. {shown}" if shown else "") + "; the JSON or SARIF report lists all"
+            msg = (
+                f"{len(fresh)} findings" + (f", e.g. {shown}" if shown else "") + "; the JSON or SARIF report lists all"
+            )
             lines.append(_line(first.severity.value, artifact, title, msg))
             continue
         for f in fresh:
@@ -54,3 +56,13 @@ def render_github(result: LintResult, *, fail_on: str = "error") -> str:
         summary += f"; baseline: {b.new} new, {b.baselined} baselined, {len(b.stale)} stale"
     lines.append(summary)
     return "\n".join(lines) + "\n"
+
+
+@register
+class GithubReporter(Reporter):
+    """GitHub Actions workflow annotations."""
+
+    format = "github"
+
+    def lint(self, result: LintResult) -> str:
+        return render_github(result, fail_on=self.options.fail_on)

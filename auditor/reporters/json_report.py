@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.core import LintResult
+from auditor.reporters.base import Reporter, register
+
+if TYPE_CHECKING:
+    from auditor.preprocessing.diff import TokenizerDiff
 
 SCHEMA_VERSION = 1
 
@@ -59,3 +64,26 @@ def _extras(result: LintResult) -> dict[str, Any]:
 
 def render_json(result: LintResult) -> str:
     return json.dumps(report_dict(result), indent=2, ensure_ascii=False) + "\n"
+
+
+@register
+class JsonReporter(Reporter):
+    """For tools: the documented JSON report (docs/report-format.md)."""
+
+    format = "json"
+
+    def lint(self, result: LintResult) -> str:
+        return render_json(result)
+
+    def audit(self, result: LintResult) -> str:
+        from auditor.reporters.audit import render_audit_json
+
+        return render_audit_json(result)
+
+    def diff(self, result: TokenizerDiff) -> str:
+        from auditor.reporters.diff import diff_json
+
+        return diff_json(result)
+
+    def config(self, data: Mapping[str, Any]) -> str:
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

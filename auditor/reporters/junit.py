@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape, quoteattr
 
-from auditor.core import LintResult
-from auditor.reporters import fails
+from auditor.core import Finding, LintResult
+from auditor.reporters.base import Reporter, register
 
 # XML 1.0 cannot hold most control characters even as references: made visible instead.
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -25,7 +25,7 @@ def _attr(text: str) -> str:
     return quoteattr(_clean(text))
 
 
-def _line(f) -> str:  # type: ignore[no-untyped-def]
+def _line(f: Finding) -> str:
     mark = " (baselined)" if f.baselined else ""
     if f.token_id is None:
         return f"{f.severity.value}: {f.message}{mark}"
@@ -33,8 +33,6 @@ def _line(f) -> str:  # type: ignore[no-untyped-def]
 
 
 def render_junit(result: LintResult, *, fail_on: str = "error") -> str:
-    from auditor.registry import find_rule
-
     suites = []
     total_tests = total_failures = total_skipped = 0
     for art in result.artifacts:
@@ -43,10 +41,10 @@ def render_junit(result: LintResult, *, fail_on: str = "error") -> str:
         cases = []
         failures = 0
         for code in art.rules_run or result.rules_run:
-            cls = find_rule(code)
+            cls = result.rules.get(code)
             name = f"{code} {cls.name}" if cls is not None else code
             items = [f for f in mine if f.code == code]
-            failing = [f for f in items if fails(f, fail_on)]
+            failing = [f for f in items if f.fails(fail_on)]
             body = "\n".join(_line(f) for f in items)
             case = f"    <testcase classname={_attr(path)} name={_attr(name)}>"
             if failing:
@@ -61,7 +59,7 @@ def render_junit(result: LintResult, *, fail_on: str = "error") -> str:
             cases.append(case)
         skipped_here = art.rules_skipped if art.rules_run else result.rules_skipped
         for code, why in sorted(skipped_here.items()):
-            cls = find_rule(code)
+            cls = result.rules.get(code)
             name = f"{code} {cls.name}" if cls is not None else code
             cases.append(
                 f"    <testcase classname={_attr(path)} name={_attr(name)}>\n"
@@ -83,3 +81,13 @@ def render_junit(result: LintResult, *, fail_on: str = "error") -> str:
         f'skipped="{total_skipped}">'
     )
     return "\n".join([head, *suites, "</testsuites>"]) + "\n"
+
+
+@register
+class JunitReporter(Reporter):
+    """JUnit XML: one test case per rule and artifact, for CI test-report views."""
+
+    format = "junit"
+
+    def lint(self, result: LintResult) -> str:
+        return render_junit(result, fail_on=self.options.fail_on)

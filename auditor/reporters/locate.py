@@ -57,7 +57,11 @@ def _json_lines(text: str) -> dict[int, int]:
             elif stripped == '"added_tokens": [':
                 block, indent = "added", line[: len(line) - len(line.lstrip())]
             continue
-        if line.startswith(indent) and stripped in ("}", "},", "]", "],") and len(line) - len(line.lstrip()) == len(indent):
+        if (
+            line.startswith(indent)
+            and stripped in ("}", "},", "]", "],")
+            and len(line) - len(line.lstrip()) == len(indent)
+        ):
             block = None
             continue
         if block == "vocab":

@@ -7,18 +7,22 @@ angle brackets inside tokens can never break a table or inject markup.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.core import LintResult
-from auditor.reporters import rule_groups
+from auditor.reporters.base import Reporter, register, rule_groups
+
+if TYPE_CHECKING:
+    from auditor.preprocessing.diff import TokenizerDiff
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell (HTML-escaped, no pipes or line breaks)."""
     return escape(text, quote=False).replace("|", "&#124;").replace("\r", " ").replace("\n", " ")
 
 
-def _code(text: str) -> str:
-    return f"<code>{_cell(text)}</code>" if text else "<code></code>"
+def code_cell(text: str) -> str:
+    return f"<code>{cell(text)}</code>" if text else "<code></code>"
 
 
 def _section_rows(value: Any) -> list[str]:
@@ -27,7 +31,7 @@ def _section_rows(value: Any) -> list[str]:
     rows = []
     for key, v in value.items():
         if isinstance(v, (str, int, float, bool)) or v is None:
-            rows.append(f"| {_cell(str(key))} | {_cell(str(v))} |")
+            rows.append(f"| {cell(str(key))} | {cell(str(v))} |")
     return rows
 
 
@@ -40,7 +44,7 @@ def render_markdown(result: LintResult, *, fail_on: str = "error", max_per_rule:
     )
     if result.baseline is not None:
         b = result.baseline
-        out.append(f"Baseline `{_cell(b.path)}`: {b.new} new, {b.baselined} baselined, {len(b.stale)} stale.")
+        out.append(f"Baseline `{cell(b.path)}`: {b.new} new, {b.baselined} baselined, {len(b.stale)} stale.")
     if result.suppressed:
         out.append(f"{result.suppressed} finding(s) suppressed by configuration.")
     groups: dict[str, list[tuple[str, list[Any]]]] = {}
@@ -48,8 +52,8 @@ def render_markdown(result: LintResult, *, fail_on: str = "error", max_per_rule:
         groups.setdefault(artifact, []).append((code, items))
     for art in result.artifacts:
         d = art.description
-        out += ["", f"## {_cell(d['path'])}", ""]
-        out.append(f"{d['format']}, {d['vocab_size']} ids, {_cell(d['implementation'])}")
+        out += ["", f"## {cell(d['path'])}", ""]
+        out.append(f"{d['format']}, {d['vocab_size']} ids, {cell(d['implementation'])}")
         if art.paper_counts is not None:
             pc = art.paper_counts
             out += [
@@ -60,10 +64,10 @@ def render_markdown(result: LintResult, *, fail_on: str = "error", max_per_rule:
             ]
         for name, section in sorted(art.sections.items()):
             rows = _section_rows(section)
-            out += ["", f"**{_cell(name)}**", ""]
-            out += (["| field | value |", "|---|---|", *rows] if rows else ["(see the JSON report)"])
+            out += ["", f"**{cell(name)}**", ""]
+            out += ["| field | value |", "|---|---|", *rows] if rows else ["(see the JSON report)"]
         for note in art.notes:
-            out.append(f"\n> note: {_cell(note)}")
+            out.append(f"\n> note: {cell(note)}")
         rules = groups.get(d["path"], [])
         if not rules:
             out += ["", "No findings."]
@@ -74,20 +78,35 @@ def render_markdown(result: LintResult, *, fail_on: str = "error", max_per_rule:
             known = sum(1 for f in items if f.baselined)
             count = f"{len(items)}" + (f" ({known} baselined)" if known else "")
             examples = ", ".join(
-                f"{_code(f.token or '')} ({f.token_id})" for f in items[:3] if f.token_id is not None
-            ) or _cell(first.message[:120])
+                f"{code_cell(f.token or '')} ({f.token_id})" for f in items[:3] if f.token_id is not None
+            ) or cell(first.message[:120])
             out.append(f"| {code} {first.name} | {first.severity.value} | {count} | {examples} |")
         for code, items in rules:
             out += ["", "<details>", f"<summary>{code} {items[0].name}: {len(items)} finding(s)</summary>", ""]
             for f in items[:max_per_rule]:
                 mark = " *(baselined)*" if f.baselined else ""
                 if f.token_id is None:
-                    out.append(f"- {_cell(f.message)}{mark}")
+                    out.append(f"- {cell(f.message)}{mark}")
                 else:
-                    out.append(f"- {f.token_id} {_code(f.token or '')}: {_cell(f.message)}{mark}")
+                    out.append(f"- {f.token_id} {code_cell(f.token or '')}: {cell(f.message)}{mark}")
             if len(items) > max_per_rule:
                 out.append(f"- … and {len(items) - max_per_rule} more (the JSON report lists all)")
             out += ["", "</details>"]
     if result.rules_skipped:
-        out += ["", "Skipped: " + "; ".join(f"{c} ({_cell(w)})" for c, w in sorted(result.rules_skipped.items()))]
+        out += ["", "Skipped: " + "; ".join(f"{c} ({cell(w)})" for c, w in sorted(result.rules_skipped.items()))]
     return "\n".join(out) + "\n"
+
+
+@register
+class MarkdownReporter(Reporter):
+    """Markdown for pull-request comments and job summaries."""
+
+    format = "markdown"
+
+    def lint(self, result: LintResult) -> str:
+        return render_markdown(result, fail_on=self.options.fail_on, max_per_rule=self.options.max_per_rule)
+
+    def diff(self, result: TokenizerDiff) -> str:
+        from auditor.reporters.diff import diff_markdown
+
+        return diff_markdown(result)

@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor import __version__
-from auditor.core import Finding, LintResult
-from auditor.reporters import AGGREGATE_OVER, rule_groups
+from auditor.core import Finding, LintResult, RuleInfo
+from auditor.reporters.base import AGGREGATE_OVER, Reporter, register, rule_groups
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "tokaudit/v1"
@@ -34,16 +34,16 @@ def _section(doc: str, title: str) -> str:
     return " ".join(m.group(1).split()) if m else ""
 
 
-def _rule_descriptor(cls: Any) -> dict[str, Any]:
-    doc = cls.doc()
+def _rule_descriptor(cls: RuleInfo) -> dict[str, Any]:
+    doc = cls.doc
     return {
         "id": cls.code,
         "name": cls.name,
-        "shortDescription": {"text": cls.summary()},
-        "fullDescription": {"text": _section(doc, "What it does") or cls.summary()},
+        "shortDescription": {"text": cls.summary},
+        "fullDescription": {"text": _section(doc, "What it does") or cls.summary},
         "help": {"text": doc, "markdown": f"**{cls.code} {cls.name}**\n\n{doc}"},
         "defaultConfiguration": {"level": _LEVEL[cls.severity.value]},
-        "properties": {"tags": ["tokenizer", cls.code[0]], "requires": sorted(cls.requires)},
+        "properties": {"tags": ["tokenizer", cls.code[0]], "requires": list(cls.requires)},
     }
 
 
@@ -89,7 +89,7 @@ def _suppression(result: LintResult) -> list[dict[str, Any]]:
 
 
 def _results(result: LintResult, index: dict[str, int]) -> list[dict[str, Any]]:
-    from auditor.baseline import fingerprint
+    from auditor.core import fingerprint
 
     out = []
     line_of = _Lines()
@@ -144,11 +144,8 @@ def _results(result: LintResult, index: dict[str, int]) -> list[dict[str, Any]]:
 
 
 def sarif_dict(result: LintResult) -> dict[str, Any]:
-    from auditor.registry import all_rules
-
     codes = sorted(set(result.rules_run) | {f.code for f in result.findings})
-    by_code = {c.code: c for c in all_rules()}
-    classes = [by_code[c] for c in codes if c in by_code]
+    classes = [result.rules[c] for c in codes if c in result.rules]
     index = {c.code: i for i, c in enumerate(classes)}
     properties: dict[str, Any] = {
         "rules_skipped": dict(sorted(result.rules_skipped.items())),
@@ -177,3 +174,13 @@ def sarif_dict(result: LintResult) -> dict[str, Any]:
 
 def render_sarif(result: LintResult) -> str:
     return json.dumps(sarif_dict(result), indent=2, ensure_ascii=False) + "\n"
+
+
+@register
+class SarifReporter(Reporter):
+    """SARIF 2.1.0 for code scanning."""
+
+    format = "sarif"
+
+    def lint(self, result: LintResult) -> str:
+        return render_sarif(result)

@@ -7,13 +7,22 @@ ANSI styling only, off unless the CLI asks for it (NO_COLOR, FORCE_COLOR, --colo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.core import LintResult
+from auditor.reporters.base import Reporter, register
 
-_PAPER = (("single_byte", "single-byte"), ("special", "special"), ("unreachable", "unreachable"),
-          ("partial_utf8", "partial UTF-8"))
+if TYPE_CHECKING:
+    from auditor.preprocessing.diff import TokenizerDiff
+
+_PAPER = (
+    ("single_byte", "single-byte"),
+    ("special", "special"),
+    ("unreachable", "unreachable"),
+    ("partial_utf8", "partial UTF-8"),
+)
 _STYLE = {"error": "1;31", "warning": "1;33", "info": "1;36", "path": "1", "dim": "2", "ok": "32"}
 
 
@@ -123,15 +132,81 @@ def render_text(
         lines.append(f"{result.suppressed} finding(s) suppressed by configuration (allowlist, per-path-ignores)")
     if result.baseline is not None:
         b = result.baseline
-        lines.append(f"baseline {b.path}: {b.new} new, {b.baselined} baselined, {len(b.stale)} stale entr"
-                     f"{'y' if len(b.stale) == 1 else 'ies'}")
+        lines.append(
+            f"baseline {b.path}: {b.new} new, {b.baselined} baselined, {len(b.stale)} stale entr"
+            f"{'y' if len(b.stale) == 1 else 'ies'}"
+        )
         for e in b.stale[:max_per_rule]:
             lines.append(f"  stale: {e['artifact']} {e['code']} {e.get('token_or_message', '')!s}")
         if len(b.stale) > max_per_rule:
             lines.append(f"  ... and {len(b.stale) - max_per_rule} more stale entries")
-    counts = result.severity_counts()
+    totals = result.severity_counts()
     lines.append(
-        f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info "
+        f"{totals['error']} error(s), {totals['warning']} warning(s), {totals['info']} info "
         f"in {len(result.artifacts)} artifact(s); failing on: {fail_on}"
     )
     return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON strings are valid TOML basic strings
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(type(value))
+
+
+def config_toml(data: Mapping[str, Any]) -> str:
+    """The effective configuration as TOML (a `[tool.tokaudit]`-style document)."""
+    lines = ["# effective tokaudit configuration"]
+    tables = []
+    for key, value in data.items():
+        if value is None:
+            lines.append(f"# {key}: not set")
+        elif isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, value in tables:
+        nested = {k: v for k, v in value.items() if isinstance(v, dict)}
+        flat = {k: v for k, v in value.items() if not isinstance(v, dict)}
+        lines.append("")
+        lines.append(f"[{key}]")
+        for k, v in flat.items():
+            lines.append(f"{_toml_value(k)} = {_toml_value(v)}")
+        for k, v in nested.items():
+            lines.append("")
+            lines.append(f"[{key}.{k}]")
+            for kk, vv in v.items():
+                lines.append(f"{_toml_value(kk)} = {_toml_value(vv)}")
+    return "\n".join(lines) + "\n"
+
+
+@register
+class TextReporter(Reporter):
+    """For people at a terminal: findings grouped by artifact and rule, colour on request."""
+
+    format = "text"
+
+    def lint(self, result: LintResult) -> str:
+        o = self.options
+        return render_text(result, fail_on=o.fail_on, max_per_rule=o.max_per_rule, color=o.color)
+
+    def audit(self, result: LintResult) -> str:
+        from auditor.reporters.audit import render_audit_text
+
+        return render_audit_text(result, fail_on=self.options.fail_on)
+
+    def diff(self, result: TokenizerDiff) -> str:
+        from auditor.reporters.diff import diff_text
+
+        return diff_text(result)
+
+    def config(self, data: Mapping[str, Any]) -> str:
+        return config_toml(data)

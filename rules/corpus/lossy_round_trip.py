@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe
@@ -33,7 +33,7 @@ class LossyRoundTrip(Rule):
     - `max-examples` (5): documents shown in the finding.
 
     ## References
-    real-bugs #8, #9, #11, #12, #13, #16.
+    docs/method.md §5.3; docs/defects.md #8, #9, #11, #12, #13, #16.
     """
 
     code = "C104"
@@ -42,13 +42,17 @@ class LossyRoundTrip(Rule):
     requires = frozenset({"tokenizer", "corpus"})
     uses = ("corpus_stats",)
     options = (Option("max-examples", 5, "documents shown in the finding", minimum=1, maximum=10),)
-    valid = (Example("byte-level BPE keeps every character", byte_level_bpe(["hello"]), corpus=("Hello\r\n  hello 🙂",)),)
+    valid = (
+        Example("byte-level BPE keeps every character", byte_level_bpe(["hello"]), corpus=("Hello\r\n  hello 🙂",)),
+    )
     invalid = (
         Example(
             "a lower-casing normaliser",
             byte_level_bpe(["hello"], normalizer={"type": "Lowercase"}),
             flagged=("",),
             corpus=("hello", "Hello there"),
+            message='corpus.jsonl:line 2, character 0: "Hello there" -> "hello there"',
+            details={"lossy_documents": 1, "documents": 2},
         ),
     )
 
@@ -60,11 +64,16 @@ class LossyRoundTrip(Rule):
         first = examples[0]
         yield ctx.finding(
             f"{stats.lossy_documents} of {stats.n_documents} documents change in decode(encode(doc)); first at "
-            f"{first.locator}, character {first.offset}: \"{first.original}\" -> \"{first.decoded}\"",
+            f'{first.locator}, character {first.offset}: "{first.original}" -> "{first.decoded}"',
             lossy_documents=stats.lossy_documents,
             documents=stats.n_documents,
             examples=[
-                {"document": e.locator, "offset": e.offset, "original": e.original, "decoded": e.decoded}
-                for e in examples
+                {
+                    "document": example.locator,
+                    "offset": example.offset,
+                    "original": example.original,
+                    "decoded": example.decoded,
+                }
+                for example in examples
             ],
         )

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
 from auditor.core import Finding, Severity
-from auditor.corpus.stats import learned_mask
+from auditor.corpus.merge_tree import learned_mask
 from auditor.fixtures import byte_level_bpe
 from auditor.rulebase import Example, Rule, RuleContext
 
@@ -33,7 +33,7 @@ class ScaffoldToken(Rule):
     training, or train the model on data where they do occur.
 
     ## References
-    Land & Bartolo, "Fishing for Magikarp" (2024), on intermediate merge tokens.
+    Land & Bartolo, "Fishing for Magikarp" (2024), on intermediate merge tokens; docs/method.md §5.1.
     """
 
     code = "C102"
@@ -53,6 +53,8 @@ class ScaffoldToken(Rule):
             "intermediate merges used only inside the longer token",
             byte_level_bpe(["hello"]),
             flagged=("he", "hel", "hell"),
+            message='corpus.jsonl:line 1: "hello hello"',
+            details={"occurrences": 0, "uses": 3, "use_documents": 2},
             corpus=("hello hello", "hello"),
         ),
     )
@@ -66,7 +68,7 @@ class ScaffoldToken(Rule):
             where = stats.where(tid)
             yield ctx.finding(
                 f"never produced on its own; used {where['uses']} times inside longer tokens, in "
-                f"{where['use_documents']} document(s), most in {where['top_document']}: \"{where['snippet']}\"",
+                f'{where["use_documents"]} document(s), most in {where["top_document"]}: "{where["snippet"]}"',
                 token_id=tid,
                 **where,
             )

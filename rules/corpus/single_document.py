@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
 from auditor.core import Finding, Severity
-from auditor.corpus.stats import learned_mask
+from auditor.corpus.merge_tree import learned_mask
 from auditor.fixtures import byte_level_bpe
 from auditor.rulebase import Example, Option, Rule, RuleContext
 
@@ -45,7 +45,7 @@ class SingleDocumentMerge(Rule):
     - `min-count` (10): tokens with fewer uses are left alone (too rare to judge).
 
     ## References
-    Land & Bartolo, "Fishing for Magikarp" (2024); real-bugs #21.
+    Land & Bartolo, "Fishing for Magikarp" (2024); docs/method.md §5.1; docs/defects.md #21.
     """
 
     code = "C101"
@@ -55,7 +55,13 @@ class SingleDocumentMerge(Rule):
     uses = ("corpus_stats",)
     options = (
         Option("max-documents", 1, "flag tokens used in at most this many documents", minimum=1),
-        Option("max-top-share", 0.9, "flag tokens with at least this share of uses in one document", minimum=0.0, maximum=1.0),
+        Option(
+            "max-top-share",
+            0.9,
+            "flag tokens with at least this share of uses in one document",
+            minimum=0.0,
+            maximum=1.0,
+        ),
         Option("min-count", 10, "ignore tokens with fewer uses", minimum=1),
     )
     valid = (
@@ -71,6 +77,8 @@ class SingleDocumentMerge(Rule):
             byte_level_bpe(["hello", " world", " zqxv"]),
             flagged=(" z", " zq", " zqx", " zqxv"),
             corpus=_PROSE * 5 + ("log:" + _SPAM,),
+            message='corpus.jsonl:line 21: "log: zqxv zqxv',
+            details={"use_documents": 1, "top_share": 1.0, "uses": 30},
         ),
         Example(
             "one document holds almost every use",
@@ -78,22 +86,24 @@ class SingleDocumentMerge(Rule):
             flagged=(" z", " zq", " zqx", " zqxv"),
             options={"max-documents": 1, "max-top-share": 0.9},
             corpus=_PROSE * 5 + ("log:" + _SPAM, "one zqxv here: zqxv"),
+            message='corpus.jsonl:line 21: "log: zqxv zqxv',
+            details={"use_documents": 2, "top_share": 0.9375},
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         stats = ctx.analysis("corpus_stats")
-        opts = ctx.options
-        used = stats.uses >= opts["min-count"]
-        narrow = stats.use_documents <= opts["max-documents"]
-        concentrated = stats.top_share() >= opts["max-top-share"]
+        options = ctx.options
+        used = stats.uses >= options["min-count"]
+        narrow = stats.use_documents <= options["max-documents"]
+        concentrated = stats.top_share() >= options["max-top-share"]
         hits = np.flatnonzero(learned_mask(ctx.view) & used & (narrow | concentrated))
         for tid in hits.tolist():
             where = stats.where(tid)
             share = where["top_share"]
             yield ctx.finding(
                 f"{where['uses']} uses, {share:.0%} of them in one document ({where['top_document']}: "
-                f"\"{where['snippet']}\"); used in {where['use_documents']} document(s)",
+                f'"{where["snippet"]}"); used in {where["use_documents"]} document(s)',
                 token_id=tid,
                 **where,
             )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity
 from auditor.escape import escape_text
@@ -35,7 +35,7 @@ class UnknownTokenRate(Rule):
     - `max-examples` (10): characters listed in the finding.
 
     ## References
-    real-bugs #11, #12; SentencePiece `character_coverage` and `byte_fallback`.
+    docs/method.md §5.3; docs/defects.md #11, #12; SentencePiece `character_coverage` and `byte_fallback`.
     """
 
     code = "C105"
@@ -54,34 +54,43 @@ class UnknownTokenRate(Rule):
             char_bpe("abc", ["abc"]),
             flagged=("",),
             corpus=("abc xyz", "abc"),
+            message='of 10 characters are lost (3 unknown, 0 dropped; 3 unknown tokens): "x" U+0078 x1 (unknown)',
+            details={"characters": 10, "unknown_characters": 3, "dropped_characters": 0, "rate": 0.3},
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         stats = ctx.analysis("corpus_stats")
-        unk, dropped = stats.unk_char_total(), stats.dropped_char_total()
-        if not stats.n_chars or not (unk + dropped):
+        unknown, dropped = stats.unk_char_total(), stats.dropped_char_total()
+        if not stats.n_chars or not (unknown + dropped):
             return
-        rate = (unk + dropped) / stats.n_chars
+        rate = (unknown + dropped) / stats.n_chars
         if rate <= ctx.options["max-rate"]:
             return
-        bad = [(c, n, "unknown") for c, n in stats.unk_chars.items()] + [
-            (c, n, "dropped") for c, n in stats.dropped_chars.items()
+        lost = [(char, count, "unknown") for char, count in stats.unk_chars.items()] + [
+            (char, count, "dropped") for char, count in stats.dropped_chars.items()
         ]
-        bad.sort(key=lambda x: (-x[1], x[0]))
-        shown = bad[: ctx.options["max-examples"]]
-        listed = ", ".join(f"\"{escape_text(c)}\" U+{ord(c):04X} x{n} ({how})" for c, n, how in shown)
+        lost.sort(key=lambda cause: (-cause[1], cause[0]))
+        shown = lost[: ctx.options["max-examples"]]
+        listed = ", ".join(
+            f'"{escape_text(char)}" U+{ord(char):04X} x{count} ({effect})' for char, count, effect in shown
+        )
         yield ctx.finding(
-            f"{rate:.4%} of {stats.n_chars} characters are lost ({unk} unknown, {dropped} dropped; "
+            f"{rate:.4%} of {stats.n_chars} characters are lost ({unknown} unknown, {dropped} dropped; "
             f"{stats.unk_tokens} unknown tokens): {listed}",
             rate=round(rate, 6),
             characters=stats.n_chars,
-            unknown_characters=unk,
+            unknown_characters=unknown,
             dropped_characters=dropped,
             unknown_tokens=stats.unk_tokens,
             causes=[
-                {"char": escape_text(c), "codepoint": f"U+{ord(c):04X}", "count": n, "effect": how,
-                 "first_document": stats.char_first_doc.get(c)}
-                for c, n, how in shown
+                {
+                    "char": escape_text(char),
+                    "codepoint": f"U+{ord(char):04X}",
+                    "count": count,
+                    "effect": effect,
+                    "first_document": stats.char_first_doc.get(char),
+                }
+                for char, count, effect in shown
             ],
         )

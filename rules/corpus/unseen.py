@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.analyses.vocabulary import Category
 from auditor.core import Finding, Severity, TokenKind
@@ -35,7 +35,7 @@ class UnseenToken(Rule):
     - `include-bytes` (false): also flag byte-fallback pieces and single-byte tokens.
 
     ## References
-    Land & Bartolo, "Fishing for Magikarp" (2024).
+    Land & Bartolo, "Fishing for Magikarp" (2024); docs/method.md §5.1.
     """
 
     code = "C103"
@@ -50,6 +50,8 @@ class UnseenToken(Rule):
             "a word and its merges never occur",
             byte_level_bpe(["hello", "world"]),
             flagged=("wo", "wor", "worl", "world"),
+            message="never used in the 1 corpus documents",
+            details={"documents_scanned": 1, "sampled": False},
             corpus=("hello hello",),
         ),
     )
@@ -66,8 +68,9 @@ class UnseenToken(Rule):
             kind = view.kinds[tid]
             if kind in (TokenKind.CONTROL, TokenKind.UNKNOWN, TokenKind.UNUSED):
                 continue
-            tb = view.token_bytes[tid]
-            if not include_bytes and (kind == TokenKind.BYTE or (view.byte_level and tb is not None and len(tb) == 1)):
+            token_bytes = view.token_bytes[tid]
+            single_byte = view.byte_level and token_bytes is not None and len(token_bytes) == 1
+            if not include_bytes and (kind == TokenKind.BYTE or single_byte):
                 continue
             yield ctx.finding(
                 f"never used in the {stats.n_documents} corpus documents"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe
@@ -35,7 +35,7 @@ class UnderTrainedCandidate(Rule):
     token from the tokenizer before training, or add text containing it to the data.
 
     ## References
-    Land & Bartolo, "Fishing for Magikarp" (2024), §2; real-bugs #21.
+    Land & Bartolo, "Fishing for Magikarp" (2024), §2; docs/method.md §2; docs/defects.md #21.
     """
 
     code = "M104"
@@ -56,22 +56,26 @@ class UnderTrainedCandidate(Rule):
             byte_level_bpe(_WORDS),
             flagged=(" audit", " model"),
             model={"untrained": (" audit", " model"), "options": {"candidates_count": 2}},
+            message="cosine-pc indicator",
+            details=({"rank": 1}, {"rank": 2}),
         ),
         Example(
             "untied: the lowest input-embedding norm",
             byte_level_bpe(_WORDS),
             flagged=(" data",),
             model={"untrained": (" data",), "tied": False, "options": {"candidates_count": 1}},
+            message="input-norm indicator",
+            details={"rank": 1},
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        ind = ctx.analysis("indicators").indicators
-        for rank, tid in enumerate(ind.candidates, 1):
-            value = float(ind.values[tid])
+        indicators = ctx.analysis("indicators").indicators
+        for rank, tid in enumerate(indicators.candidates, 1):
+            value = float(indicators.values[tid])
             yield ctx.finding(
-                f"{ind.name} indicator {value:.4g} (rank {rank} of {len(ind.candidates)} candidates, "
-                f"cutoff {ind.cutoff:.4g})",
+                f"{indicators.name} indicator {value:.4g} (rank {rank} of {len(indicators.candidates)} candidates, "
+                f"cutoff {indicators.cutoff:.4g})",
                 token_id=tid,
                 indicator=round(value, 7),
                 rank=rank,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe
@@ -29,7 +29,7 @@ class TokenIdBeyondEmbedding(Rule):
     (`model.resize_token_embeddings(len(tokenizer))`) and train the new rows.
 
     ## References
-    real-bugs #20 (the opposite direction: rows beyond the vocabulary).
+    docs/defects.md #20 (the opposite direction: rows beyond the vocabulary).
     """
 
     code = "M101"
@@ -43,14 +43,16 @@ class TokenIdBeyondEmbedding(Rule):
             "the added token has no row",
             byte_level_bpe([" hello"], added=[{"content": "<|new|>", "special": True}]),
             flagged=("<|new|>",),
+            message="token id 261 has no embedding row: the model has 261 rows",
+            details={"rows": 261},
             model={"missing_rows": 1},
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        emb = ctx.analysis("embeddings")
-        rows = emb.rows
-        for tid in emb.ids_beyond_rows():
+        embeddings = ctx.analysis("embeddings")
+        rows = embeddings.rows
+        for tid in embeddings.ids_beyond_rows():
             if ctx.view.pieces[tid] is None:
                 continue
             yield ctx.finding(

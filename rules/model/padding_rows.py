@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe
@@ -31,7 +31,7 @@ class PaddingEmbeddingRows(Rule):
     config the same size.
 
     ## References
-    real-bugs #20 (Qwen3 #29, transformers #19301).
+    docs/defects.md #20 (Qwen3 #29, transformers #19301).
     """
 
     code = "M102"
@@ -46,27 +46,29 @@ class PaddingEmbeddingRows(Rule):
             byte_level_bpe([" hello"]),
             flagged=("",),
             model={"extra_rows": 64},
+            message="64 embedding rows (261..324) lie beyond the tokenizer's 261 ids and are never trained",
+            details={"first_row": 261, "last_row": 324, "rows": 64},
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        emb = ctx.analysis("embeddings")
-        pad = emb.padding_rows()
-        if not len(pad):
+        embeddings = ctx.analysis("embeddings")
+        padding = embeddings.padding_rows()
+        if not len(padding):
             return
-        zero = sum(1 for i in emb.zero_ids if i >= emb.vocab_size)
-        state = "all of them zero" if zero == len(pad) else f"{zero} of them zero"
+        zero = sum(1 for row in embeddings.zero_ids if row >= embeddings.vocab_size)
+        state = "all of them zero" if zero == len(padding) else f"{zero} of them zero"
         # Padding rounds up to a multiple of 64..1024; far more rows than that is another tokenizer.
         hint = (
             ": far more than padding, is this the model's own tokenizer?"
-            if len(pad) > max(1024, emb.rows // 10)
+            if len(padding) > max(1024, embeddings.rows // 10)
             else ""
         )
         yield ctx.finding(
-            f"{len(pad)} embedding rows ({pad.start}..{pad.stop - 1}) lie beyond the tokenizer's "
-            f"{emb.vocab_size} ids and are never trained ({state}){hint}",
-            first_row=pad.start,
-            last_row=pad.stop - 1,
-            rows=len(pad),
+            f"{len(padding)} embedding rows ({padding.start}..{padding.stop - 1}) lie beyond the tokenizer's "
+            f"{embeddings.vocab_size} ids and are never trained ({state}){hint}",
+            first_row=padding.start,
+            last_row=padding.stop - 1,
+            rows=len(padding),
             zero_rows=zero,
         )

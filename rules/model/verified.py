@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity
 from auditor.rulebase import Example, Rule, RuleContext
@@ -27,14 +27,14 @@ class VerifiedUnderTrained(Rule):
     tokens are the classic vector for glitch behaviour.
 
     ## Example
-    " SolidGoldMagikarp" in GPT-2; tokens ending in "\\r" in Mistral 7B (real-bugs #16).
+    " SolidGoldMagikarp" in GPT-2; tokens ending in "\\r" in Mistral 7B (docs/defects.md #16).
 
     ## How to fix
     Remove or merge the token in the next tokenizer; until then keep it out of
     prompts, or fine-tune on text that contains it.
 
     ## References
-    Land & Bartolo, "Fishing for Magikarp" (2024), §3; real-bugs #16, #21.
+    Land & Bartolo, "Fishing for Magikarp" (2024), §3; docs/method.md §3; docs/defects.md #16, #21.
     """
 
     code = "M105"
@@ -50,14 +50,30 @@ class VerifiedUnderTrained(Rule):
             generation=True,
         ),
     )
+    invalid = (
+        Example(
+            "a planted token the tiny model never saw in training, next to a word it saw",
+            None,
+            flagged=(" harbourfieldfield",),
+            model={"path": TINY_MODEL, "options": {"verify_ids": (" harbourfieldfield", " river")}},
+            generation=True,
+            message="the model cannot repeat it: max probability",
+            details={"max_prob": lambda prob: prob < 0.01, "grade": "weak-verified"},
+        ),
+    )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        ver = ctx.analysis("verification")
-        for r in ver.under_trained():
-            how = "; found by the recall sample, outside the verified candidates" if r.token_id in ver.sampled_ids else ""
+        verification = ctx.analysis("verification")
+        for result in verification.under_trained():
+            origin = (
+                "; found by the recall sample, outside the verified candidates"
+                if result.token_id in verification.sampled_ids
+                else ""
+            )
             yield ctx.finding(
-                f"the model cannot repeat it: max probability {r.max_prob:.2e} < {ver.threshold:g} ({r.grade}){how}",
-                token_id=r.token_id,
-                max_prob=float(f"{r.max_prob:.7g}"),
-                grade=r.grade,
+                f"the model cannot repeat it: max probability {result.max_prob:.2e} < {verification.threshold:g}"
+                f" ({result.grade}){origin}",
+                token_id=result.token_id,
+                max_prob=float(f"{result.max_prob:.7g}"),
+                grade=result.grade,
             )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe
@@ -28,7 +28,7 @@ class ZeroEmbeddingRow(Rule):
     common choice) and train it; otherwise keep it out of your data.
 
     ## References
-    real-bugs #17 (unsloth #658, #1056; meta-llama/llama3 #77).
+    docs/defects.md #17 (unsloth #658, #1056; meta-llama/llama3 #77).
     """
 
     code = "M103"
@@ -43,16 +43,18 @@ class ZeroEmbeddingRow(Rule):
             byte_level_bpe([" hello"], added=[{"content": "<|reserved_special_token_0|>", "special": True}]),
             flagged=("<|reserved_special_token_0|>",),
             model={"zero": ("<|reserved_special_token_0|>",)},
+            message="input embedding row is zero (or nearly): never trained",
+            details={"matrix": "input"},
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        emb = ctx.analysis("embeddings")
-        n = min(emb.vocab_size, emb.rows)
-        where = {i: "input" for i in emb.zero_ids if i < n}
-        for i in emb.zero_output_ids:
-            if i < n:
-                where[i] = "input and output" if i in where else "output"
+        embeddings = ctx.analysis("embeddings")
+        with_rows = min(embeddings.vocab_size, embeddings.rows)  # ids that have a token and a row
+        where = {tid: "input" for tid in embeddings.zero_ids if tid < with_rows}
+        for tid in embeddings.zero_output_ids:
+            if tid < with_rows:
+                where[tid] = "input and output" if tid in where else "output"
         for tid in sorted(where):
             if ctx.view.pieces[tid] is None:
                 continue

@@ -23,7 +23,7 @@ class AddedTokenFlagsAlterText(Rule):
     text the model sees differs from the text the user wrote, and decode cannot give
     it back. Implementations that ignore the flags (or a `legacy` mode) then insert or
     drop spaces after special tokens differently, and a prompt format trained one way
-    is served another way (real-bugs #6).
+    is served another way (docs/defects.md #6).
 
     ## Example
     `<mask>` with `lstrip: true` turns "a <mask> b" into "a<mask> b".
@@ -33,7 +33,7 @@ class AddedTokenFlagsAlterText(Rule):
     behaviour, and `normalized: false` for special tokens.
 
     ## References
-    real-bugs #6 (transformers issues 27230, 25073, PR 24565).
+    docs/defects.md #6 (transformers issues 27230, 25073, PR 24565).
     """
 
     code = "P105"
@@ -50,37 +50,44 @@ class AddedTokenFlagsAlterText(Rule):
             "lstrip swallows the space before the token",
             byte_level_bpe([" hello", " a", " b"], added=[{"content": "<mask>", "special": True, "lstrip": True}]),
             flagged=("<mask>",),
+            message='lstrip changes the text around it: at character 1: "a <mask>',
+            details={"flags": ["lstrip"]},
         ),
         Example(
             "a normalised added token the lowercase normaliser rewrites",
-            byte_level_bpe([" hello"], added=[{"content": "<MASK>", "special": False, "normalized": True}],
-                           normalizer={"type": "Lowercase"}),
+            byte_level_bpe(
+                [" hello"],
+                added=[{"content": "<MASK>", "special": False, "normalized": True}],
+                normalizer={"type": "Lowercase"},
+            ),
             flagged=("<MASK>",),
+            message='normalized=true but the normaliser rewrites its text to "<mask>"',
+            details={"flags": ["normalized"]},
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         view = ctx.view
-        flagged = [at for at in view.added_tokens if at.lstrip or at.rstrip or at.normalized]
+        flagged = [added for added in view.added_tokens if added.lstrip or added.rstrip or added.normalized]
         if not flagged:
             return
-        texts = [f"a {at.content} b\nc\n{at.content}\nd" for at in flagged]
+        texts = [f"a {added.content} b\nc\n{added.content}\nd" for added in flagged]
         decoded = view.decode_batch(view.encode_batch(texts))
-        for at, text, back in zip(flagged, texts, decoded):
-            flags = [name for name in ("lstrip", "rstrip", "normalized") if getattr(at, name)]
-            if at.normalized:
-                normalized = view.normalize(at.content)
-                if normalized is not None and normalized != at.content and at.content not in (normalized, normalized.replace("\u2581", " ")):
+        for added, text, back in zip(flagged, texts, decoded):
+            flags = [name for name in ("lstrip", "rstrip", "normalized") if getattr(added, name)]
+            if added.normalized:
+                normalized = view.normalize(added.content)
+                if normalized is not None and added.content not in (normalized, normalized.replace("\u2581", " ")):
                     yield ctx.finding(
                         f'normalized=true but the normaliser rewrites its text to "{escape_text(normalized)}": plain text never'
                         " matches it",
-                        token_id=at.id,
+                        token_id=added.id,
                         flags=flags,
                     )
                     continue
             if back != text:
                 yield ctx.finding(
                     f"{'/'.join(flags)} {'changes' if len(flags) == 1 else 'change'} the text around it: {show_loss(text, back)}",
-                    token_id=at.id,
+                    token_id=added.id,
                     flags=flags,
                 )

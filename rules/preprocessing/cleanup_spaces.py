@@ -10,8 +10,16 @@ from auditor.rulebase import Example, Rule, RuleContext
 # What transformers' clean-up of tokenization spaces does to decoded text (documented
 # behaviour: spaces before punctuation and before English contractions are removed).
 CLEANUP_REPLACEMENTS = (
-    (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"),
-    (" n't", "n't"), (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+    (" .", "."),
+    (" ?", "?"),
+    (" !", "!"),
+    (" ,", ","),
+    (" ' ", "'"),
+    (" n't", "n't"),
+    (" 'm", "'m"),
+    (" 's", "'s"),
+    (" 've", "'ve"),
+    (" 're", "'re"),
 )
 
 
@@ -33,7 +41,7 @@ class CleanupSpacesOnLosslessTokenizer(Rule):
     The clean-up removes spaces before punctuation and contractions after decoding,
     so decode is no longer the inverse of encode: "hello !" comes back as "hello!",
     code and non-English text are silently changed, and streamed text differs from
-    the same text decoded at once (real-bugs #8, #9).
+    the same text decoded at once (docs/defects.md #8, #9).
 
     ## Example
     Llama 3 shipped with `clean_up_tokenization_spaces: true` on a byte-level BPE.
@@ -43,7 +51,7 @@ class CleanupSpacesOnLosslessTokenizer(Rule):
     `cleanup` from the decoder.
 
     ## References
-    real-bugs #8 (tokenizers issue 1543, transformers issue 40088), #9 (tokenizers issue 1164).
+    docs/defects.md #8 (tokenizers issue 1543, transformers issue 40088), #9 (tokenizers issue 1164).
     """
 
     code = "P104"
@@ -63,6 +71,8 @@ class CleanupSpacesOnLosslessTokenizer(Rule):
             byte_level_bpe([" hello"]),
             files={"tokenizer_config.json": {"clean_up_tokenization_spaces": True}},
             flagged=("",),
+            message="on a lossless (byte-level) tokenizer: decode no longer inverts encode",
+            details={"sources": ["tokenizer_config.json clean_up_tokenization_spaces=true"]},
         ),
     )
 
@@ -74,7 +84,11 @@ class CleanupSpacesOnLosslessTokenizer(Rule):
         sources = []
         if config_file(view, "tokenizer_config.json").get("clean_up_tokenization_spaces") is True:
             sources.append("tokenizer_config.json clean_up_tokenization_spaces=true")
-        sources += [f"decoder {p.get('type')} cleanup=true" for p in pipeline_parts(view, "decoder") if p.get("cleanup")]
+        sources += [
+            f"decoder {part.get('type')} cleanup=true"
+            for part in pipeline_parts(view, "decoder")
+            if part.get("cleanup")
+        ]
         if not sources:
             return
         probes = ctx.analysis("probes")

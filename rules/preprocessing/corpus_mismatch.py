@@ -37,7 +37,7 @@ class CorpusPreprocessingMismatch(Rule):
     data pipeline removes something the tokenizer's data had, every token holding it
     vanishes at once. Mistral 7B's tokenizer learned many code tokens ending in `\r`
     from `\r\n` files, while its model data had line endings normalised to `\n`:
-    those tokens are under-trained (real-bugs #16).
+    those tokens are under-trained (docs/defects.md #16).
 
     ## Example
     The tokenizer corpus has Windows line endings (`foo()\r\n`), the model corpus the
@@ -60,7 +60,7 @@ class CorpusPreprocessingMismatch(Rule):
     - `max-listed` (1000): tokens listed in a finding's details.
 
     ## References
-    real-bugs #16 (Mistral 7B `\r` tokens); Land & Bartolo, "Fishing for Magikarp" (2024).
+    docs/defects.md #16 (Mistral 7B `\r` tokens); docs/method.md §5.2; Land & Bartolo, "Fishing for Magikarp" (2024).
     """
 
     code = "P120"
@@ -69,10 +69,19 @@ class CorpusPreprocessingMismatch(Rule):
     requires = frozenset({"tokenizer", "corpus", "model_corpus"})
     uses = ("corpus_stats", "model_corpus_stats", "corpus_mismatch")
     options = (
-        Option("max-rate-ratio", 0.01, "a feature explains absences when the model corpus has it at most this share as often",
-               minimum=0.0, maximum=1.0),
-        Option("min-expected", 5.0, "report an unexplained token expected at least this many times in the model corpus",
-               minimum=0.0),
+        Option(
+            "max-rate-ratio",
+            0.01,
+            "a feature explains absences when the model corpus has it at most this share as often",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Option(
+            "min-expected",
+            5.0,
+            "report an unexplained token expected at least this many times in the model corpus",
+            minimum=0.0,
+        ),
         Option("max-listed", 1000, "tokens listed in a finding's details", minimum=1),
     )
     valid = (
@@ -96,6 +105,8 @@ class CorpusPreprocessingMismatch(Rule):
             flagged=("",),
             corpus=("hello\r\nworld",),
             model_corpus=("hello\nworld",),
+            message="holding \\r occurs in the tokenizer corpus and never in the model corpus, which has no \\r:",
+            details={"feature": "cr", "cause": "its line endings were normalised to \\n", "tokens_total": 1},
         ),
         Example(
             "the model corpus was lowercased and its line endings normalised: one finding each",
@@ -103,51 +114,59 @@ class CorpusPreprocessingMismatch(Rule):
             flagged=("", ""),
             corpus=("Hello\r\nhello",),
             model_corpus=("hello\nhello",),
+            message="occurs in the tokenizer corpus and never in the model corpus, which has no ",
+            details=(
+                {"feature": "cr", "cause": "its line endings were normalised to \\n"},
+                {"feature": "uppercase", "cause": "it was lowercased"},
+            ),
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         mismatch = ctx.analysis("corpus_mismatch")
-        ratio, min_expected, listed = (ctx.options[k] for k in ("max-rate-ratio", "min-expected", "max-listed"))
+        ratio, min_expected, listed = (ctx.options[key] for key in ("max-rate-ratio", "min-expected", "max-listed"))
         grouping = mismatch.group(ratio, min_expected)
         sampled = mismatch.model_sampled
-        for g in grouping.groups:
-            n = len(g.tokens)
-            if g.absent:
-                where = f"which has no {g.lacks}: {g.why}"
+        for group in grouping.groups:
+            count = len(group.tokens)
+            if group.absent:
+                where = f"which has no {group.lacks}: {group.why}"
             else:
-                times = g.corpus_rate / g.model_rate if g.model_rate else float("inf")
+                times = group.corpus_rate / group.model_rate if group.model_rate else float("inf")
                 where = (
-                    f"which has {times:,.0f}x fewer {g.lacks} ({g.model_rate:g} vs {g.corpus_rate:g} per million "
-                    f"characters): {g.why}, mostly"
+                    f"which has {times:,.0f}x fewer {group.lacks} ({group.model_rate:g} vs {group.corpus_rate:g}"
+                    f" per million characters): {group.why}, mostly"
                 )
-            shown = ", ".join(f'"{e.text}"' for e in g.tokens[:SHOWN]) + (", ..." if n > SHOWN else "")
+            shown = ", ".join(f'"{entry.text}"' for entry in group.tokens[:SHOWN]) + (", ..." if count > SHOWN else "")
+            plural = count != 1
             yield ctx.finding(
-                f"{n} token{'s' if n != 1 else ''} holding {g.holds} occur{'s' if n == 1 else ''} in the tokenizer "
-                f"corpus and never in the model corpus, {where}; the model will not learn "
-                f"{'them' if n != 1 else 'it'} (e.g. {shown})",
-                feature=g.feature,
-                holds=g.holds,
-                cause=g.why,
-                tokens_total=n,
-                tokens=[e.to_dict() for e in g.tokens[:listed]],
-                corpus_occurrences=g.corpus_occurrences,
-                model_corpus_occurrences=g.model_occurrences,
-                corpus_per_million_chars=g.corpus_rate,
-                model_corpus_per_million_chars=g.model_rate,
+                f"{count} token{'s' if plural else ''} holding {group.holds} occur{'' if plural else 's'} in the"
+                f" tokenizer corpus and never in the model corpus, {where}; the model will not learn"
+                f" {'them' if plural else 'it'} (e.g. {shown})",
+                feature=group.feature,
+                holds=group.holds,
+                cause=group.why,
+                tokens_total=count,
+                tokens=[entry.to_dict() for entry in group.tokens[:listed]],
+                corpus_occurrences=group.corpus_occurrences,
+                model_corpus_occurrences=group.model_occurrences,
+                corpus_per_million_chars=group.corpus_rate,
+                model_corpus_per_million_chars=group.model_rate,
                 model_corpus_sampled=sampled,
             )
         if grouping.unexplained:
-            n = len(grouping.unexplained)
-            shown = ", ".join(f'"{e.text}"' for e in grouping.unexplained[:SHOWN]) + (", ..." if n > SHOWN else "")
+            count = len(grouping.unexplained)
+            shown = ", ".join(f'"{entry.text}"' for entry in grouping.unexplained[:SHOWN])
+            shown += ", ..." if count > SHOWN else ""
+            plural = count != 1
             yield ctx.finding(
-                f"{n} token{'s' if n != 1 else ''} occur{'s' if n == 1 else ''} in the tokenizer corpus and never in "
-                f"the model corpus although each was expected there at least {min_expected:g} times, and "
-                f"{'their' if n != 1 else 'its'} own text carries no signal the model corpus lacks: the corpora "
+                f"{count} token{'s' if plural else ''} occur{'' if plural else 's'} in the tokenizer corpus and never"
+                f" in the model corpus although each was expected there at least {min_expected:g} times, and "
+                f"{'their' if plural else 'its'} own text carries no signal the model corpus lacks: the corpora "
                 f"differ in content, or the segmentation changed next to removed characters (e.g. {shown})",
                 feature=None,
-                tokens_total=n,
-                tokens=[e.to_dict() for e in grouping.unexplained[:listed]],
+                tokens_total=count,
+                tokens=[entry.to_dict() for entry in grouping.unexplained[:listed]],
                 below_min_expected=grouping.unexplained_rare,
                 model_corpus_sampled=sampled,
             )

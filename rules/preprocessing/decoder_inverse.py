@@ -23,17 +23,16 @@ def _metaspace_wrong_decoder() -> dict:
 def _marks_spaces(parts: list[dict]) -> bool:
     """A normaliser or pre-tokenizer that writes spaces as ▁ (Metaspace, Replace(" " -> "▁"))."""
     return any(
-        p.get("type") == "Metaspace"
-        or (p.get("type") == "Replace" and "\u2581" in str(p.get("content", "")))
-        for p in parts
+        part.get("type") == "Metaspace" or (part.get("type") == "Replace" and "\u2581" in str(part.get("content", "")))
+        for part in parts
     )
 
 
 def _unmarks_spaces(parts: list[dict]) -> bool:
     return any(
-        p.get("type") == "Metaspace"
-        or (p.get("type") == "Replace" and "\u2581" in str((p.get("pattern") or {}).get("String", "")))
-        for p in parts
+        part.get("type") == "Metaspace"
+        or (part.get("type") == "Replace" and "\u2581" in str((part.get("pattern") or {}).get("String", "")))
+        for part in parts
     )
 
 
@@ -61,7 +60,7 @@ class DecoderNotInverse(Rule):
     `decoders.Metaspace()`), then check with `tokaudit lint --select P110`.
 
     ## References
-    tokenizers documentation: components (pre-tokenizers, decoders); real-bugs #9.
+    tokenizers documentation: components (pre-tokenizers, decoders); docs/defects.md #9.
     """
 
     code = "P103"
@@ -70,32 +69,43 @@ class DecoderNotInverse(Rule):
     uses = ()
     valid = (Example("ByteLevel pre-tokenizer and decoder", byte_level_bpe([" hello"])),)
     invalid = (
-        Example("ByteLevel pre-tokenizer without a decoder", _without_decoder(), flagged=("",)),
-        Example("Metaspace pre-tokenizer, ByteLevel decoder", _metaspace_wrong_decoder(), flagged=("", "")),
+        Example(
+            "ByteLevel pre-tokenizer without a decoder",
+            _without_decoder(),
+            flagged=("",),
+            message="maps bytes to the ByteLevel alphabet but the decoder (none) does not map them back",
+            details={"missing": "ByteLevel"},
+        ),
+        Example(
+            "Metaspace pre-tokenizer, ByteLevel decoder: it does not undo the \u2581 and has no bytes to map back",
+            _metaspace_wrong_decoder(),
+            flagged=("", ""),
+            details=({"missing": "Metaspace"}, {"extra": "ByteLevel"}),
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         if ctx.view.format not in ("tokenizer.json", "hf-folder") and not ctx.view.facts.decoder:
             return  # SentencePiece, tiktoken: one library does both directions
-        pre = pipeline_parts(ctx.view, "pre_tokenizer")
-        norm = pipeline_parts(ctx.view, "normalizer")
-        dec = pipeline_parts(ctx.view, "decoder")
-        dec_names = ", ".join(str(p.get("type")) for p in dec) or "none"
-        if has_type(pre, "ByteLevel") and not has_type(dec, "ByteLevel"):
+        pre_tokenizer = pipeline_parts(ctx.view, "pre_tokenizer")
+        normalizer = pipeline_parts(ctx.view, "normalizer")
+        decoder = pipeline_parts(ctx.view, "decoder")
+        decoder_names = ", ".join(str(part.get("type")) for part in decoder) or "none"
+        if has_type(pre_tokenizer, "ByteLevel") and not has_type(decoder, "ByteLevel"):
             yield ctx.finding(
-                f"the pre-tokenizer maps bytes to the ByteLevel alphabet but the decoder ({dec_names}) does not map"
+                f"the pre-tokenizer maps bytes to the ByteLevel alphabet but the decoder ({decoder_names}) does not map"
                 ' them back: decode gives "Ġhello" for " hello"',
                 missing="ByteLevel",
             )
-        if has_type(dec, "ByteLevel") and not has_type(pre + norm, "ByteLevel"):
+        if has_type(decoder, "ByteLevel") and not has_type(pre_tokenizer + normalizer, "ByteLevel"):
             yield ctx.finding(
                 "the decoder is ByteLevel but nothing encodes text into the ByteLevel alphabet: decode misreads"
                 " ordinary pieces as bytes",
                 extra="ByteLevel",
             )
-        if _marks_spaces(pre + norm) and not _unmarks_spaces(dec):
+        if _marks_spaces(pre_tokenizer + normalizer) and not _unmarks_spaces(decoder):
             yield ctx.finding(
-                f'spaces are written as "\u2581" before the model but the decoder ({dec_names}) does not turn'
+                f'spaces are written as "\u2581" before the model but the decoder ({decoder_names}) does not turn'
                 ' "\u2581" back into spaces',
                 missing="Metaspace",
             )

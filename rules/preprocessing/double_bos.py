@@ -5,10 +5,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditor.analyses.preprocessing import config_file, pipeline_parts
-from auditor.core import Finding, Severity, TokenizerView
+from auditor.core import Finding, Severity, TokenizerView, token_content
 from auditor.escape import escape_text
 from auditor.fixtures import byte_level_bpe
-from auditor.loaders.neighbours import chat_template, token_content
 from auditor.rulebase import Example, Rule, RuleContext
 
 
@@ -93,7 +92,7 @@ class DuplicateBosEos(Rule):
     Text rendered by the template already starts with BOS; encoding it with the
     default `add_special_tokens=True` (as most serving and fine-tuning code does) adds
     another. The model was trained with one: two BOS degrade generation quietly, and
-    fine-tuning on such data teaches the wrong format (real-bugs #10).
+    fine-tuning on such data teaches the wrong format (docs/defects.md #10).
 
     ## Example
     A Llama 3-style tokenizer: the post-processor prepends `<|begin_of_text|>` and
@@ -104,7 +103,7 @@ class DuplicateBosEos(Rule):
     or always encode rendered templates with `add_special_tokens=False`.
 
     ## References
-    real-bugs #10 (transformers issue 30947; llama-cpp-python issue 1501).
+    docs/defects.md #10 (transformers issue 30947; llama-cpp-python issue 1501).
     """
 
     code = "P106"
@@ -123,6 +122,12 @@ class DuplicateBosEos(Rule):
             _with_post_processor(),
             files={"tokenizer_config.json": {"bos_token": "<|begin_of_text|>", "chat_template": TEMPLATE}},
             flagged=("",),
+            message="BOS added twice at the start of a chat prompt",
+            details={
+                "role": "bos",
+                "tokenizer": 'the post-processor adds "<|begin_of_text|>"',
+                "template": "the chat template writes bos_token",
+            },
         ),
         Example(
             "add_bos_token and a template in chat_template.jinja",
@@ -132,11 +137,17 @@ class DuplicateBosEos(Rule):
                 "chat_template.jinja": "<s>{% for m in messages %}{{ m['content'] }}{% endfor %}",
             },
             flagged=("",),
+            message="BOS added twice at the start of a chat prompt",
+            details={
+                "role": "bos",
+                "tokenizer": "tokenizer_config.json add_bos_token=true",
+                "template": 'the chat template writes "<s>"',
+            },
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        template = chat_template(ctx.view.facts.files) or _gguf(ctx.view).get("chat_template")
+        template = ctx.view.facts.chat_template() or _gguf(ctx.view).get("chat_template")
         if not template:
             return
         for role in ("bos", "eos"):

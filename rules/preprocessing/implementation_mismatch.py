@@ -28,7 +28,7 @@ class ImplementationMismatch(Rule):
     trained on one segmentation and is served another. Real cases: a GGUF using the
     GPT-2 regex for Llama 3 ("3333+777" split differently), fast and slow tokenizers
     disagreeing on "thermal", a SentencePiece model and its HF conversion, spaces
-    after special tokens in one implementation only (real-bugs #1, #2, #5, #6, #14).
+    after special tokens in one implementation only (docs/defects.md #1, #2, #5, #6, #14).
 
     ## Example
     A folder with tokenizer.json (Llama 3 regex, digits in groups of three) and a
@@ -42,7 +42,7 @@ class ImplementationMismatch(Rule):
     - `max-examples`: divergences shown per implementation.
 
     ## References
-    real-bugs #1, #2, #5, #6, #14.
+    docs/defects.md #1, #2, #5, #6, #14.
     """
 
     code = "P112"
@@ -57,20 +57,25 @@ class ImplementationMismatch(Rule):
             byte_level_bpe([" hello", " world"]),
             files={"tokenizer.model": sentencepiece_bpe(["hello", "world"])},
             flagged=("",),
+            message="probe strings differently from tokenizer.json",
+            details={"other": "tokenizer.model", "texts": "probe strings"},
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         result = ctx.analysis("implementations")
         for what, pairs in (("probe strings", result.comparisons), ("sample documents", result.sample_comparisons)):
-            for name, eq in pairs:
-                if eq.equivalent:
+            for name, comparison in pairs:
+                if comparison.equivalent:
                     continue
-                shown = "; ".join(d.describe() for d in eq.examples[: ctx.options["max-examples"]])
+                shown = "; ".join(
+                    divergence.describe() for divergence in comparison.examples[: ctx.options["max-examples"]]
+                )
                 yield ctx.finding(
-                    f"{eq.b} encodes {eq.diverging} of {eq.compared} {what} differently from {eq.a}: {shown}",
+                    f"{comparison.b} encodes {comparison.diverging} of {comparison.compared} {what} differently"
+                    f" from {comparison.a}: {shown}",
                     other=name,
                     texts=what,
-                    diverging=list(eq.diverging_labels),
-                    compared=eq.compared,
+                    diverging=list(comparison.diverging_labels),
+                    compared=comparison.compared,
                 )

@@ -24,7 +24,7 @@ class LockMismatch(Rule):
     ## Why it matters
     A regenerated tokenizer.json, a changed pre-tokenizer regex or a new library
     version can change tokenization without any visible diff in review; a model then
-    sees text split differently from its training data (real-bugs #1, #2, #4). As a
+    sees text split differently from its training data (docs/defects.md #1, #2, #4). As a
     pre-commit hook this catches the change before it is committed.
 
     ## Example
@@ -39,7 +39,7 @@ class LockMismatch(Rule):
     - `max-examples`: changed probes shown in the message.
 
     ## References
-    real-bugs #1, #2, #4; `tokaudit lock --help`.
+    docs/defects.md #1, #2, #4; `tokaudit lock --help`.
     """
 
     code = "P111"
@@ -52,10 +52,29 @@ class LockMismatch(Rule):
         Example(
             "the lock records other encodings and hashes",
             byte_level_bpe([" hello"]),
-            files={"tokaudit.lock": json.dumps({"tokaudit_lock": 1, "artifacts": {"tokenizer.json": {
-                "format": "tokenizer.json", "vocab_size": 3, "vocab_hash": "0", "config_hash": "0",
-                "probe_version": 1, "probes": {"plain": [1, 2, 3]}}}})},
+            files={
+                "tokaudit.lock": json.dumps(
+                    {
+                        "tokaudit_lock": 1,
+                        "artifacts": {
+                            "tokenizer.json": {
+                                "format": "tokenizer.json",
+                                "vocab_size": 3,
+                                "vocab_hash": "0",
+                                "config_hash": "0",
+                                "probe_version": 1,
+                                "probes": {"plain": [1, 2, 3]},
+                            }
+                        },
+                    }
+                )
+            },
             flagged=("",),
+            message=(
+                "1 of 1 probe strings tokenize differently, the vocabulary changed (3 -> 261 ids), the configuration"
+                ' changed; plain "Hello world" from token 0: locked ids [1, 2, 3]'
+            ),
+            details={"changed_probes": ["plain"], "vocab_changed": True, "config_changed": True},
         ),
     )
 
@@ -80,10 +99,14 @@ class LockMismatch(Rule):
             parts.append("the configuration changed")
         examples = []
         for change in result.changed_probes[: ctx.options["max-examples"]]:
-            k = next((i for i, (x, y) in enumerate(zip(change.locked, change.now)) if x != y), min(len(change.locked), len(change.now)))
+            start = next(
+                (i for i, (locked_id, now_id) in enumerate(zip(change.locked, change.now)) if locked_id != now_id),
+                min(len(change.locked), len(change.now)),
+            )
             examples.append(
-                f'{change.name} "{escape_text(change.text[:40])}" from token {k}: locked ids {list(change.locked[k : k + 6])},'
-                f" now {list(change.now[k : k + 6])} = {pieces(change.now[k : k + 6])}"
+                f'{change.name} "{escape_text(change.text[:40])}" from token {start}: locked ids'
+                f" {list(change.locked[start : start + 6])}, now {list(change.now[start : start + 6])}"
+                f" = {pieces(change.now[start : start + 6])}"
             )
         message = f"does not match {result.lock_path}: " + ", ".join(parts)
         if examples:
@@ -94,7 +117,7 @@ class LockMismatch(Rule):
         yield ctx.finding(
             message,
             lock=result.lock_path,
-            changed_probes=[c.name for c in result.changed_probes],
+            changed_probes=[change.name for change in result.changed_probes],
             vocab_changed=result.vocab_changed,
             config_changed=result.config_changed,
         )

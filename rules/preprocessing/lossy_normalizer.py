@@ -23,7 +23,7 @@ class LossyNormalizer(Rule):
     never be produced (NFKC turns "ŉ" into "ʼn" and "︰" into "..", whitespace
     collapsing removes every entry with "\\n" or two spaces). Those embedding rows are
     never trained. When the text it changes is text users write, the model never sees
-    what they typed (real-bugs #11, #12, #13).
+    what they typed (docs/defects.md #11, #12, #13).
 
     ## Example
     A SentencePiece model trained with `remove_extra_whitespaces=true` still holds
@@ -41,7 +41,7 @@ class LossyNormalizer(Rule):
     - `max-examples`: entries shown in the message.
 
     ## References
-    real-bugs #11, #12, #13 (sentencepiece issues 101, 684, 839; transformers 6150).
+    docs/defects.md #11, #12, #13 (sentencepiece issues 101, 684, 839; transformers 6150).
     """
 
     code = "P102"
@@ -64,11 +64,18 @@ class LossyNormalizer(Rule):
             "NFKC rewrites a ligature and a presentation form",
             byte_level_bpe([" hello", "\ufb01", "\ufe30"], normalizer={"type": "NFKC"}),
             flagged=("",),
+            message='which can then never be produced (e.g. "\ufb01" -> "fi", "\ufe30" -> "..")',
+            details={"normalizer": "NFKC", "entries": 2},
         ),
         Example(
             "SentencePiece remove_extra_whitespaces: runs of spaces can never form",
             sentencepiece_bpe(["hello", "    return"], remove_extra_whitespaces=True),
             flagged=("",),
+            message="the normaliser (remove_extra_whitespaces) rewrites",
+            details={
+                "normalizer": "remove_extra_whitespaces",
+                "examples": lambda examples: examples and all("  " in example["text"] for example in examples),
+            },
         ),
     )
 
@@ -77,12 +84,15 @@ class LossyNormalizer(Rule):
         if effect.description is None:
             return
         entries = effect.changed_entries
-        if len(entries) < max(1, ctx.options["min-entries"]) and not (ctx.options["min-entries"] == 0 and effect.probe_changes):
+        if len(entries) < max(1, ctx.options["min-entries"]) and not (
+            ctx.options["min-entries"] == 0 and effect.probe_changes
+        ):
             return
         shown = ", ".join(
-            f'"{escape_text(a)}" -> "{escape_text(b)}"' for _tid, a, b in entries[: ctx.options["max-examples"]]
+            f'"{escape_text(text)}" -> "{escape_text(normalized)}"'
+            for _tid, text, normalized in entries[: ctx.options["max-examples"]]
         )
-        probes = ", ".join(name for name, _a, _b in effect.probe_changes[:8])
+        probes = ", ".join(name for name, _before, _after in effect.probe_changes[:8])
         message = (
             f"the normaliser ({effect.description}) rewrites {len(entries)} of {effect.entries_checked} vocabulary"
             f" entries, which can then never be produced"
@@ -93,7 +103,10 @@ class LossyNormalizer(Rule):
             message,
             normalizer=effect.description,
             entries=len(entries),
-            entry_ids=[tid for tid, _a, _b in entries],
-            examples=[{"id": tid, "text": escape_text(a), "normalized": escape_text(b)} for tid, a, b in entries[:50]],
-            probes_changed=[name for name, _a, _b in effect.probe_changes],
+            entry_ids=[tid for tid, _text, _normalized in entries],
+            examples=[
+                {"id": tid, "text": escape_text(text), "normalized": escape_text(normalized)}
+                for tid, text, normalized in entries[:50]
+            ],
+            probes_changed=[name for name, _before, _after in effect.probe_changes],
         )

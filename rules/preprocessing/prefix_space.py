@@ -16,16 +16,18 @@ def pipeline_prefix_space(view: TokenizerView) -> tuple[bool, str] | None:
     for part in pipeline_parts(view, "pre_tokenizer"):
         kind = part.get("type")
         if kind == "ByteLevel" and "add_prefix_space" in part:
-            return bool(part["add_prefix_space"]), f"pre-tokenizer ByteLevel add_prefix_space={str(bool(part['add_prefix_space'])).lower()}"
+            return bool(
+                part["add_prefix_space"]
+            ), f"pre-tokenizer ByteLevel add_prefix_space={str(bool(part['add_prefix_space'])).lower()}"
         if kind == "Metaspace":
             scheme = part.get("prepend_scheme")
             if scheme is not None:
                 return scheme in ("always", "first"), f"pre-tokenizer Metaspace prepend_scheme={scheme}"
             if "add_prefix_space" in part:
                 return bool(part["add_prefix_space"]), "pre-tokenizer Metaspace add_prefix_space"
-    norm = view.facts.normalizer
-    if isinstance(norm, dict) and "add_dummy_prefix" in norm:
-        return bool(norm["add_dummy_prefix"]), "SentencePiece add_dummy_prefix"
+    normalizer = view.facts.normalizer
+    if isinstance(normalizer, dict) and "add_dummy_prefix" in normalizer:
+        return bool(normalizer["add_dummy_prefix"]), "SentencePiece add_dummy_prefix"
     return None
 
 
@@ -48,7 +50,7 @@ class PrefixSpaceMismatch(Rule):
     transformers loads the fast tokenizer from tokenizer.json and may ignore the
     flag of the config: users who set `add_prefix_space=False` get a space anyway
     (or the reverse), so the first word of every text is tokenized differently from
-    training (real-bugs #7).
+    training (docs/defects.md #7).
 
     ## Example
     tokenizer_config.json says `"add_prefix_space": false`, tokenizer.json has
@@ -59,7 +61,7 @@ class PrefixSpaceMismatch(Rule):
     tokenizer_config.json so there is one source of truth.
 
     ## References
-    real-bugs #7 (transformers issues 28622, 29625).
+    docs/defects.md #7 (transformers issues 28622, 29625).
     """
 
     code = "P107"
@@ -72,6 +74,8 @@ class PrefixSpaceMismatch(Rule):
             _spec(True),
             files={"tokenizer_config.json": {"add_prefix_space": False}},
             flagged=("",),
+            message='"Hello" encodes with a first token with a space',
+            details={"config": False, "pipeline": True, "step": "pre-tokenizer ByteLevel add_prefix_space=true"},
         ),
     )
 

@@ -31,7 +31,7 @@ class ProbeRoundTrip(Rule):
     What does not round-trip is text the model can never see or never write: a
     normaliser collapsing whitespace loses code indentation, a lossy decoder changes
     answers, characters outside the vocabulary become `<unk>`. Such losses are
-    invisible in a vocabulary listing and cheap to catch here (real-bugs #8, #9, #11,
+    invisible in a vocabulary listing and cheap to catch here (docs/defects.md #8, #9, #11,
     #12).
 
     ## Example
@@ -46,7 +46,7 @@ class ProbeRoundTrip(Rule):
     - `max-examples`: failing probes shown in the message.
 
     ## References
-    real-bugs #8, #9, #11, #12; the probe set is `auditor.probes.PROBE_STRINGS`.
+    docs/defects.md #8, #9, #11, #12; the probe set is `auditor.probes.PROBE_STRINGS`.
     """
 
     code = "P110"
@@ -56,8 +56,20 @@ class ProbeRoundTrip(Rule):
     options = (Option("max-examples", 3, "failing probes shown in the message", minimum=1),)
     valid = (Example("a byte-level BPE round-trips everything", byte_level_bpe([" hello"])),)
     invalid = (
-        Example("a decoder that removes the space before ?", _lossy_decoder(), flagged=("",)),
-        Example("characters outside the vocabulary become [UNK]", char_bpe("abcdefghijklmnopqrstuvwxyz"), flagged=("",)),
+        Example(
+            "a decoder that removes the space before ?",
+            _lossy_decoder(),
+            flagged=("",),
+            message='space-before-punct at character 12: "what ? yes',
+            details={"failing": ["space-before-punct"]},
+        ),
+        Example(
+            "characters outside the vocabulary become [UNK]",
+            char_bpe("abcdefghijklmnopqrstuvwxyz"),
+            flagged=("",),
+            message='plain at character 0: "Hello world" became "[UNK]',
+            details={"failing": lambda names: "plain" in names and "cjk" in names},
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -65,7 +77,9 @@ class ProbeRoundTrip(Rule):
         losses = probes.losses()
         if not losses:
             return
-        shown = "; ".join(f"{name} {show_loss(text, back)}" for name, text, back in losses[: ctx.options["max-examples"]])
+        shown = "; ".join(
+            f"{name} {show_loss(text, back)}" for name, text, back in losses[: ctx.options["max-examples"]]
+        )
         yield ctx.finding(
             f"{len(losses)} of {len(probes.names)} probe strings do not survive decode(encode(text)): {shown}",
             probe_version=probes.version,

@@ -25,7 +25,10 @@ def _with_split(pattern: dict) -> dict:
     spec = byte_level_bpe([" hello", " world"])
     spec["pre_tokenizer"] = {
         "type": "Sequence",
-        "pretokenizers": [_split(pattern), {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}],
+        "pretokenizers": [
+            _split(pattern),
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
+        ],
     }
     return spec
 
@@ -43,7 +46,7 @@ class SplitPatternIsString(Rule):
     A `String` pattern is matched literally: the regular expression never matches,
     nothing is split, whole documents become one pre-token and BPE learns merges
     across words and lines (`ĊĊ`, "the end.\\n\\nThe"). A tokenizer trained that way
-    has been shipped and a model trained on it (real-bugs #3).
+    has been shipped and a model trained on it (docs/defects.md #3).
 
     ## Example
     `{"type": "Split", "pattern": {"String": "'s|'t| ?\\\\p{L}+| ?\\\\p{N}+"}, ...}`
@@ -54,7 +57,7 @@ class SplitPatternIsString(Rule):
     then retrain the tokenizer: its merges were learned on unsplit text.
 
     ## References
-    real-bugs #3 (llama.cpp PR 29211); tokenizers `Split` pre-tokenizer documentation.
+    docs/defects.md #3 (llama.cpp PR 29211); tokenizers `Split` pre-tokenizer documentation.
     """
 
     code = "P101"
@@ -66,7 +69,15 @@ class SplitPatternIsString(Rule):
         Example("a plain string delimiter", _with_split({"String": "\n"})),
         Example("a literal special-token text", _with_split({"String": "[SEP]"})),
     )
-    invalid = (Example("a regular expression given as String", _with_split({"String": GPT2_LIKE}), flagged=("",)),)
+    invalid = (
+        Example(
+            "a regular expression given as String",
+            _with_split({"String": GPT2_LIKE}),
+            flagged=("",),
+            message="which looks like a regular expression: it is matched literally",
+            details={"step": 0, "pattern": GPT2_LIKE},
+        ),
+    )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         probes = ctx.analysis("probes")
@@ -77,7 +88,7 @@ class SplitPatternIsString(Rule):
             text = pattern.get("String") if isinstance(pattern, dict) else None
             if not isinstance(text, str) or not REGEX_SIGNS.search(text):
                 continue
-            hits = sum(1 for t in probes.texts if text in t)
+            hits = sum(1 for probe in probes.texts if text in probe)
             yield ctx.finding(
                 f'Split step {step} of the pre-tokenizer has the plain String pattern "{escape_text(text[:80])}"'
                 f"{'...' if len(text) > 80 else ''}, which looks like a regular expression: it is matched"

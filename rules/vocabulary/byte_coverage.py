@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity, TokenKind
 from auditor.escape import escape_text
@@ -45,16 +45,31 @@ class MissingByteCoverage(Rule):
     options = (Option("max-examples", 20, "characters listed in the message", minimum=1),)
     valid = (
         Example("a full byte-level alphabet", byte_level_bpe([" hello"])),
-        Example("only bytes UTF-8 never uses are missing", byte_level_bpe([" hello"], drop_bytes=[0xC0, 0xC1, 0xF5, 0xFF])),
+        Example(
+            "only bytes UTF-8 never uses are missing", byte_level_bpe([" hello"], drop_bytes=[0xC0, 0xC1, 0xF5, 0xFF])
+        ),
     )
     invalid = (
-        Example("a byte-level alphabet missing byte 0xE4", byte_level_bpe([" hello"], drop_bytes=[0xE4]), flagged=("", "")),
+        Example(
+            "a byte-level alphabet missing byte 0xE4: the byte, and the CJK probes that need it",
+            byte_level_bpe([" hello"], drop_bytes=[0xE4]),
+            flagged=("", ""),
+            details=({"missing_bytes": [0xE4]}, {"groups": ["cjk"], "lost": lambda lost: "中" in lost}),
+        ),
         Example(
             "missing control bytes, but not the bytes UTF-8 never uses",
             byte_level_bpe([" hello"], drop_bytes=[0x04, 0xC0, 0xFF]),
             flagged=("",),
+            message="byte values that UTF-8 text can contain have no token: 0x04;",
+            details={"missing_bytes": [0x04], "missing_never_in_utf8": [0xC0, 0xFF]},
         ),
-        Example("a character BPE with <unk>", char_bpe("abcdefghijklmnopqrstuvwxyz", ["hello"]), flagged=("",)),
+        Example(
+            "a character BPE with <unk>: characters outside its alphabet are lost",
+            char_bpe("abcdefghijklmnopqrstuvwxyz", ["hello"]),
+            flagged=("",),
+            message="probe characters become <unk> or are dropped",
+            details={"lost": lambda lost: "中" in lost and "A" in lost and "a" not in lost},
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -63,30 +78,32 @@ class MissingByteCoverage(Rule):
         byte_based = view.byte_level or view.facts.byte_fallback
         if byte_based:
             have = {
-                tb[0]
-                for tid, tb in enumerate(view.token_bytes)
-                if tb is not None and len(tb) == 1 and (view.byte_level or view.kinds[tid] == TokenKind.BYTE)
+                token_bytes[0]
+                for tid, token_bytes in enumerate(view.token_bytes)
+                if token_bytes is not None
+                and len(token_bytes) == 1
+                and (view.byte_level or view.kinds[tid] == TokenKind.BYTE)
             }
             # 0xC0, 0xC1 and 0xF5-0xFF never occur in UTF-8 text: their absence is harmless
-            missing = [b for b in range(256) if b not in have and b not in NEVER_IN_UTF8]
+            missing = [byte for byte in range(256) if byte not in have and byte not in NEVER_IN_UTF8]
             if missing:
-                shown = " ".join(f"0x{b:02X}" for b in missing[:limit])
+                shown = " ".join(f"0x{byte:02X}" for byte in missing[:limit])
                 more = f" and {len(missing) - limit} more" if len(missing) > limit else ""
                 yield ctx.finding(
                     f"{len(missing)} byte values that UTF-8 text can contain have no token: {shown}{more}; "
                     "text holding them loses those bytes",
                     missing_bytes=missing,
-                    missing_never_in_utf8=[b for b in sorted(NEVER_IN_UTF8) if b not in have],
+                    missing_never_in_utf8=[byte for byte in sorted(NEVER_IN_UTF8) if byte not in have],
                 )
         lost = self._lost_probes(ctx)
         if lost:
-            shown = " ".join(f'"{escape_text(ch)}"' for _g, ch in lost[:limit])
+            shown = " ".join(f'"{escape_text(ch)}"' for _group, ch in lost[:limit])
             more = f" and {len(lost) - limit} more" if len(lost) > limit else ""
-            groups = sorted({g for g, _ch in lost})
+            groups = sorted({group for group, _ch in lost})
             yield ctx.finding(
                 f"{len(lost)} of {len(PROBE_CHARS)} probe characters become <unk> or are dropped "
                 f"({', '.join(groups)}): {shown}{more}",
-                lost=[ch for _g, ch in lost],
+                lost=[ch for _group, ch in lost],
                 groups=groups,
                 probe_version=PROBE_VERSION,
             )
@@ -94,7 +111,7 @@ class MissingByteCoverage(Rule):
     @staticmethod
     def _lost_probes(ctx: RuleContext) -> list[tuple[str, str]]:
         view = ctx.view
-        chars = [ch for _g, ch in PROBE_CHARS]
+        chars = [ch for _group, ch in PROBE_CHARS]
         encoded = view.encode_batch(chars)
         decoded = view.decode_batch(encoded)
         lost = []

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity, TokenKind
 from auditor.fixtures import byte_level_bpe
@@ -45,6 +45,8 @@ class DuplicateTokenBytes(Rule):
             "an added token repeats a vocabulary entry",
             byte_level_bpe([" hello", " hi"], added=[{"content": " hi", "special": False}]),
             flagged=(" hi",),
+            message="same bytes as token 262 (user_defined), which is the one encoding produces",
+            details={"duplicate_of": 262, "group": [261, 262]},
         ),
     )
 
@@ -54,10 +56,10 @@ class DuplicateTokenBytes(Rule):
         prefix = view.continuation_prefix
         first_of: dict[tuple[bytes, bool], int] = {}
         groups: dict[tuple[bytes, bool], list[int]] = {}
-        for tid, tb in enumerate(view.token_bytes):
-            if tb is None:
+        for tid, token_bytes in enumerate(view.token_bytes):
+            if token_bytes is None:
                 continue
-            key = (tb, bool(prefix and (view.pieces[tid] or "").startswith(prefix)))
+            key = (token_bytes, bool(prefix and (view.pieces[tid] or "").startswith(prefix)))
             first = first_of.setdefault(key, tid)
             if first != tid:
                 groups.setdefault(key, [first]).append(tid)
@@ -66,7 +68,7 @@ class DuplicateTokenBytes(Rule):
             kinds = [view.kinds[i] for i in ids]
             if not include_bytes and TokenKind.BYTE in kinds:
                 # a byte piece next to one normal piece is by design: keep the non-byte ones
-                ids = [i for i, k in zip(ids, kinds) if k != TokenKind.BYTE]
+                ids = [i for i, kind in zip(ids, kinds) if kind != TokenKind.BYTE]
                 if len(ids) < 2:
                     continue
             # The id that encoding produces is the live one; the others are the dead copies.

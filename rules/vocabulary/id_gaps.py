@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe
@@ -40,19 +40,27 @@ class VocabularyIdGap(Rule):
     severity = Severity.INFO
     uses = ()
     valid = (Example("contiguous ids", byte_level_bpe([" hello"])),)
-    invalid = (Example("the last merge result numbered 3 ids too high", _with_gap(), flagged=("",)),)
+    invalid = (
+        Example(
+            "the last merge result numbered 3 ids too high",
+            _with_gap(),
+            flagged=("",),
+            message="3 id(s) below 264 have no token: 260-262",
+            details={"holes": [[260, 262]]},
+        ),
+    )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        holes = [i for i, p in enumerate(ctx.view.pieces) if p is None]
+        holes = [tid for tid, piece in enumerate(ctx.view.pieces) if piece is None]
         if not holes:
             return
         ranges: list[list[int]] = []
-        for i in holes:
-            if ranges and ranges[-1][1] == i - 1:
-                ranges[-1][1] = i
+        for tid in holes:
+            if ranges and ranges[-1][1] == tid - 1:
+                ranges[-1][1] = tid
             else:
-                ranges.append([i, i])
-        shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges[:10])
+                ranges.append([tid, tid])
+        shown = ", ".join(f"{first}" if first == last else f"{first}-{last}" for first, last in ranges[:10])
         more = f" and {len(ranges) - 10} more ranges" if len(ranges) > 10 else ""
         yield ctx.finding(
             f"{len(holes)} id(s) below {ctx.view.vocab_size} have no token: {shown}{more}",

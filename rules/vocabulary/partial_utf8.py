@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe
@@ -19,7 +19,7 @@ class PartialUtf8Token(Rule):
     Byte-level BPE learns such fragments by design, so this is information, not an
     error. They matter downstream: they cannot be put in a prompt on their own, a
     strict streaming detokenizer crashes on them, and a model may leave them
-    under-trained (real-bugs #18).
+    under-trained (docs/defects.md #18).
 
     ## Example
     GPT-2 (r50k_base) has 216 partial-UTF-8 tokens.
@@ -30,7 +30,7 @@ class PartialUtf8Token(Rule):
     `--fail-on info --select V102`.
 
     ## References
-    Land & Bartolo (2024) §1; real-bugs #18.
+    Land & Bartolo (2024) §1; docs/method.md §1; docs/defects.md #18.
     """
 
     code = "V102"
@@ -43,6 +43,8 @@ class PartialUtf8Token(Rule):
             "the first two bytes of 中 merged into one token",
             byte_level_bpe([" hello", "中".encode()[:2]]),
             flagged=("\\xe4\\xb8",),
+            message="decoding it alone gives U+FFFD",
+            details={"category": "PARTIAL_UTF8"},
         ),
     )
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.analyses.vocabulary import is_reserved_name
 from auditor.core import Finding, Severity, TokenKind
@@ -19,7 +19,7 @@ class ReservedToken(Rule):
     Nothing produces these tokens before someone starts using them, so their
     embedding rows are never trained (Llama 3's reserved rows have norms of about
     1e-21). Fine-tuning data that suddenly uses one gives NaNs or garbage
-    (real-bugs #17). The model audit also uses them as the reference set of
+    (docs/defects.md #17). The model audit also uses them as the reference set of
     known-untrained rows.
 
     ## Example
@@ -30,7 +30,7 @@ class ReservedToken(Rule):
     the mean embedding) and train them before relying on them.
 
     ## References
-    real-bugs #17; Land & Bartolo (2024) §2.
+    docs/defects.md #17; Land & Bartolo (2024) §2; docs/method.md §2.
     """
 
     code = "V106"
@@ -40,14 +40,18 @@ class ReservedToken(Rule):
     valid = (Example("no placeholders", byte_level_bpe([" hello"])),)
     invalid = (
         Example(
-            "a reserved special token and an unused SentencePiece piece",
+            "a reserved special token, by its name",
             byte_level_bpe([" hello"], added=[{"content": "<|reserved_special_token_0|>", "special": True}]),
             flagged=("<|reserved_special_token_0|>",),
+            message="reserved placeholder",
+            details={"reason": "name"},
         ),
         Example(
             "a SentencePiece piece of type UNUSED",
             sentencepiece_bpe(["hello"], extra_pieces=[("<pad_slot>", 5)]),
             flagged=("<pad_slot>",),
+            message="declared unused by the tokenizer format",
+            details={"reason": "type"},
         ),
     )
 
@@ -57,8 +61,14 @@ class ReservedToken(Rule):
             if piece is None:
                 continue
             if view.kinds[tid] == TokenKind.UNUSED:
-                yield ctx.finding("declared unused by the tokenizer format: its embedding row is never trained",
-                                  token_id=tid, reason="type")
+                yield ctx.finding(
+                    "declared unused by the tokenizer format: its embedding row is never trained",
+                    token_id=tid,
+                    reason="type",
+                )
             elif is_reserved_name(piece):
-                yield ctx.finding("reserved placeholder: its embedding row is not trained until it is used",
-                                  token_id=tid, reason="name")
+                yield ctx.finding(
+                    "reserved placeholder: its embedding row is not trained until it is used",
+                    token_id=tid,
+                    reason="name",
+                )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity
 from auditor.escape import escape_text
@@ -19,7 +19,7 @@ class SpecialTokenInText(Rule):
     If user text containing "<|endoftext|>" or "<s>" becomes the real control token,
     users can end a document, fake a chat turn or inject a system prompt. tiktoken
     refuses special-token text by default; HF tokenizers parse it unless told not
-    to (real-bugs #19).
+    to (docs/defects.md #19).
 
     ## Example
     An HF tokenizer.json whose "<|end|>" is an added special token encodes the user
@@ -30,7 +30,7 @@ class SpecialTokenInText(Rule):
     in transformers, `encode_ordinary` in tiktoken), or escape the literals first.
 
     ## References
-    real-bugs #19; tokenizers issue 1347.
+    docs/defects.md #19; tokenizers issue 1347.
     """
 
     code = "V104"
@@ -48,14 +48,16 @@ class SpecialTokenInText(Rule):
             "an added special token is matched in plain text",
             byte_level_bpe([" hello"], added=[{"content": "<|end|>", "special": True}]),
             flagged=("<|end|>",),
+            message='plain text "<|end|>" becomes control token 261',
+            details={"kind": "control"},
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         vocab = ctx.analysis("vocabulary")
         view = ctx.view
-        for tid, cat in enumerate(vocab.categories):
-            if cat is None or cat.value != "OK_SPECIAL":
+        for tid, category in enumerate(vocab.categories):
+            if category is None or category.value != "OK_SPECIAL":
                 continue
             text = vocab.decoded[tid] or ""
             yield ctx.finding(

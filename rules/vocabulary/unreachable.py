@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from auditor.core import Finding, Severity
 from auditor.fixtures import byte_level_bpe
@@ -32,7 +32,7 @@ class UnreachableToken(Rule):
     tokenizer with the same preprocessing as the model's data.
 
     ## References
-    Land & Bartolo, "Fishing for Magikarp" (2024); real-bugs #3, #11, #15.
+    Land & Bartolo, "Fishing for Magikarp" (2024); docs/method.md §1; docs/defects.md #3, #11, #15.
     """
 
     code = "V101"
@@ -45,11 +45,15 @@ class UnreachableToken(Rule):
             "an entry that no merge produces",
             byte_level_bpe([" hello"], orphans=["xyzzy"]),
             flagged=("xyzzy",),
+            message="unreachable: no BPE merge produces it",
+            details={"cause": "no-merge", "category": "UNREACHABLE_MULTI_TOKEN"},
         ),
         Example(
             "an added token shadows a vocabulary entry",
             byte_level_bpe([" hello", "  "], added=[{"content": "  ", "special": False}]),
             flagged=("  ",),
+            message='unreachable: added token "  " (id 262) is matched first',
+            details={"cause": "added-token-shadow", "reencoded": [262]},
         ),
     )
 
@@ -57,11 +61,11 @@ class UnreachableToken(Rule):
         vocab = ctx.analysis("vocabulary")
         for tid in vocab.paper_unreachable():
             cause = vocab.causes.get(tid)
-            enc = vocab.reencoded.get(tid, ())
+            reencoded = vocab.reencoded.get(tid, ())
             yield ctx.finding(
                 f"unreachable: {cause.message}" if cause else "unreachable",
                 token_id=tid,
                 category=vocab.categories[tid].value,
                 cause=cause.code if cause else None,
-                reencoded=list(enc),
+                reencoded=list(reencoded),
             )

@@ -26,11 +26,11 @@ def planted() -> set[int]:
 
 
 def test_planted_tokens_are_among_the_candidates(planted):
-    from auditor.model.audit import AuditRequest, run_audit
-    from auditor.registry import select_rules
+    from auditor.config import CliSettings
     from auditor.reporters.audit import audit_dict
+    from auditor.session import AuditRequest, Session
 
-    result = run_audit(AuditRequest(model=str(TINY)), [cls() for cls in select_rules(["M104"]).rules])
+    result = Session(selection=CliSettings(select=("M104",))).audit_result(AuditRequest(model=str(TINY)))
     report = audit_dict(result)
     m = report["model"]
     assert m["tied"] is True and m["indicator"] == "cosine-pc"
@@ -42,15 +42,29 @@ def test_planted_tokens_are_among_the_candidates(planted):
 
 @pytest.mark.slow
 def test_verify_run_fills_every_output(planted, tmp_path):
-    args = ["audit", str(TINY), "--verify", "--no-progress", "--cache-dir", str(tmp_path / "cache"),
-            "--format", "json", "-o", str(tmp_path / "r.json"), "--markdown", str(tmp_path / "r.md"),
-            "--plots", str(tmp_path / "plots")]
+    args = [
+        "audit",
+        str(TINY),
+        "--verify",
+        "--no-progress",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--format",
+        "json",
+        "-o",
+        str(tmp_path / "r.json"),
+        "--markdown",
+        str(tmp_path / "r.md"),
+        "--plots",
+        str(tmp_path / "plots"),
+    ]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     report = json.loads((tmp_path / "r.json").read_text())
-    ver = report["model"]["verification"]
-    assert ver["ran"] and ver["verified"] == report["model"]["candidates"]
+    verification = report["model"]["verification"]
+    assert verification["ran"] and verification["verified"] == report["model"]["candidates"]
     verified = [t for t in report["tokens"] if t["max_prob"] is not None]
+    assert len(verified) >= 16  # the planted tokens at least: an empty verification fails
     assert {t["token_id"] for t in verified} == {t["token_id"] for t in report["tokens"] if t["candidate"]}
     under = {t["token_id"] for t in verified if t["verdict"] == "under-trained"}
     assert all(t["max_prob"] < 0.01 for t in verified if t["token_id"] in under)
@@ -58,7 +72,10 @@ def test_verify_run_fills_every_output(planted, tmp_path):
     assert under & planted  # (verification recall itself is tested in tests/test_verify*.py)
     md = (tmp_path / "r.md").read_text()
     assert "## Verified under-trained tokens" in md
-    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["indicator_by_token.png", "indicator_vs_max_prob.png"]
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "indicator_by_token.png",
+        "indicator_vs_max_prob.png",
+    ]
     # a second run reads the verification cache and gives the same report, byte for byte
     res2 = CliRunner().invoke(app, args[:-6] + ["-o", str(tmp_path / "r2.json")])
     assert res2.exit_code == 0, res2.output

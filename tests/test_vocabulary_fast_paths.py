@@ -17,7 +17,21 @@ from auditor.loaders import load_tokenizer
 from auditor.loaders.bytelevel import byte_to_char, piece_to_bytes, pieces_to_bytes
 from tests.conftest import real_file
 
-TEXTS = ["", " ", "  ", "hello", " hello world", "\n\n", "a\r\nb", "中文", "🙂", "<|end|>", "x<|end|>y", "\x00", "  =  "]
+TEXTS = [
+    "",
+    " ",
+    "  ",
+    "hello",
+    " hello world",
+    "\n\n",
+    "a\r\nb",
+    "中文",
+    "🙂",
+    "<|end|>",
+    "x<|end|>y",
+    "\x00",
+    "  =  ",
+]
 
 
 def _check_view(view, texts):

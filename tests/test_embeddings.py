@@ -45,20 +45,23 @@ def test_tied_when_there_is_no_output_tensor(tmp_path):
 
 def test_untied_reads_both_and_config_tied_wins_over_a_differing_copy(tmp_path):
     e, o = _rand(seed=1), _rand(seed=2)
-    untied = read_embeddings(_folder(tmp_path / "a", {"transformer.wte.weight": e, "lm_head.weight": o},
-                                     {"tie_word_embeddings": False}))
+    untied = read_embeddings(
+        _folder(tmp_path / "a", {"transformer.wte.weight": e, "lm_head.weight": o}, {"tie_word_embeddings": False})
+    )
     assert not untied.tied and untied.output_name == "lm_head.weight"
     np.testing.assert_array_equal(untied.output, o)
-    tied = read_embeddings(_folder(tmp_path / "b", {"transformer.wte.weight": e, "lm_head.weight": o},
-                                   {"tie_word_embeddings": True}))
+    tied = read_embeddings(
+        _folder(tmp_path / "b", {"transformer.wte.weight": e, "lm_head.weight": o}, {"tie_word_embeddings": True})
+    )
     assert tied.tied and tied.output is None
     assert any("ignored" in n for n in tied.notes)
 
 
 def test_equal_tensors_are_tied_whatever_the_config_says(tmp_path):
     e = _rand()
-    emb = read_embeddings(_folder(tmp_path, {"gpt_neox.embed_in.weight": e, "embed_out.weight": e.copy()},
-                                  {"tie_word_embeddings": False}))
+    emb = read_embeddings(
+        _folder(tmp_path, {"gpt_neox.embed_in.weight": e, "embed_out.weight": e.copy()}, {"tie_word_embeddings": False})
+    )
     assert emb.tied
     assert any("equals the input" in n for n in emb.notes)
 
@@ -79,20 +82,26 @@ def test_bfloat16_and_float16_are_widened_exactly(tmp_path):
     assert got.storage_dtype == "bfloat16"
     half = tmp_path / "h"
     half.mkdir()
-    _write_raw(half / "model.safetensors", "model.embed_tokens.weight", "F16", values.shape,
-               values.astype("<f2").tobytes())
+    _write_raw(
+        half / "model.safetensors", "model.embed_tokens.weight", "F16", values.shape, values.astype("<f2").tobytes()
+    )
     got16 = read_embeddings(half)
     np.testing.assert_array_equal(got16.input, values.astype(np.float16).astype(np.float32))
 
 
 def test_sharded_checkpoint_reads_only_the_shards_it_needs(tmp_path):
     e, o = _rand(seed=3), _rand(seed=4)
-    write_safetensors(tmp_path / "model-00001-of-00002.safetensors", {"model.embed_tokens.weight": e,
-                                                                      "model.norm.weight": e[0]})
+    write_safetensors(
+        tmp_path / "model-00001-of-00002.safetensors", {"model.embed_tokens.weight": e, "model.norm.weight": e[0]}
+    )
     write_safetensors(tmp_path / "model-00002-of-00002.safetensors", {"lm_head.weight": o})
-    index = {"weight_map": {"model.embed_tokens.weight": "model-00001-of-00002.safetensors",
-                            "model.norm.weight": "model-00001-of-00002.safetensors",
-                            "lm_head.weight": "model-00002-of-00002.safetensors"}}
+    index = {
+        "weight_map": {
+            "model.embed_tokens.weight": "model-00001-of-00002.safetensors",
+            "model.norm.weight": "model-00001-of-00002.safetensors",
+            "lm_head.weight": "model-00002-of-00002.safetensors",
+        }
+    }
     (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
     (tmp_path / "config.json").write_text(json.dumps({"tie_word_embeddings": False, "vocab_size": 40}))
     emb = read_embeddings(tmp_path)
@@ -195,8 +204,11 @@ def test_memory_estimate_refuses_before_loading(tmp_path):
 def test_legacy_pytorch_format_is_read_without_mmap(tmp_path):
     torch = pytest.importorskip("torch")
     e = _rand()
-    torch.save({"lm_head.weight": torch.from_numpy(e), "transformer.wte.weight": torch.from_numpy(e * 2)},
-               tmp_path / "pytorch_model.bin", _use_new_zipfile_serialization=False)
+    torch.save(
+        {"lm_head.weight": torch.from_numpy(e), "transformer.wte.weight": torch.from_numpy(e * 2)},
+        tmp_path / "pytorch_model.bin",
+        _use_new_zipfile_serialization=False,
+    )
     (tmp_path / "config.json").write_text(json.dumps({"tie_word_embeddings": False}))
     emb = read_embeddings(tmp_path)
     assert not emb.tied

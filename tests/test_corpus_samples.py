@@ -1,4 +1,4 @@
-"""Corpus wiring of issue 4 item 3: P112 compares a --corpus sample, `tokaudit diff --corpus`."""
+"""Corpus wiring: P112 compares a --corpus sample, `tokaudit diff --corpus`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.core import CorpusOptions, RunInputs
-from auditor.corpus import stats as corpus_stats
+from auditor.corpus import chunking
 from auditor.engine import run_lint
 from auditor.fixtures import byte_level_bpe, sentencepiece_bpe
 from auditor.preprocessing import equivalence
@@ -42,13 +42,17 @@ def test_p112_compares_a_deterministic_corpus_sample(tmp_path, monkeypatch):
     assert set(by_texts) == {"probe strings", "sample documents"}
     sample = by_texts["sample documents"]
     assert sample.details["compared"] == 5  # SAMPLE_DOCUMENTS, the first documents in order
-    assert [label.rsplit("/", 1)[-1] for label in sample.details["diverging"]] == [f"c.jsonl:line {k}" for k in range(1, 6)]
+    assert [label.rsplit("/", 1)[-1] for label in sample.details["diverging"]] == [
+        f"c.jsonl:line {k}" for k in range(1, 6)
+    ]
     assert "sample documents" in sample.message
     section = result.artifacts[0].sections["implementations"]
     assert next(iter(section["sample_comparisons"].values()))["compared"] == 5
     # --max-documents lowers the sample; the same run twice gives the same finding.
     small = run_lint(
-        [folder], [ImplementationMismatch()], inputs=RunInputs(corpus=(corpus,), corpus_options=CorpusOptions(max_documents=2))
+        [folder],
+        [ImplementationMismatch()],
+        inputs=RunInputs(corpus=(corpus,), corpus_options=CorpusOptions(max_documents=2)),
     )
     assert {f.details["texts"]: f.details["compared"] for f in small.findings}["sample documents"] == 2
     again = run_lint([folder], [ImplementationMismatch()], inputs=RunInputs(corpus=(corpus,)))
@@ -64,7 +68,7 @@ def test_p112_reads_no_corpus_without_another_implementation(tmp_path):
 
 
 def test_corpus_sample_cuts_long_documents_and_rejects_an_empty_corpus(tmp_path, monkeypatch):
-    monkeypatch.setattr(corpus_stats, "CHUNK_CHARS", 10)
+    monkeypatch.setattr(chunking, "CHUNK_CHARS", 10)
     corpus = write_jsonl(tmp_path / "c.jsonl", ["short", "aaaa bbbb cccc dddd eeee"])
     sample = corpus_sample([corpus])
     assert [label.rsplit("/", 1)[-1] for label, _t in sample] == ["c.jsonl:line 1", "c.jsonl:line 2"]
@@ -75,7 +79,7 @@ def test_corpus_sample_cuts_long_documents_and_rejects_an_empty_corpus(tmp_path,
     empty = write_jsonl(tmp_path / "e.jsonl", [""])
     try:
         corpus_sample([empty])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         assert type(exc).__name__ == "UserError" and "no usable document" in str(exc)
     else:
         raise AssertionError("an empty corpus must be a user error")
@@ -94,7 +98,10 @@ def test_diff_with_a_corpus(tmp_path):
     assert [label.rsplit(":", 1)[1] for label in doc["sample"]["diverging_texts"]] == ["line 2", "line 4"]
     assert doc["sample_read"].startswith("4 documents from 1 file(s)")
     text = runner.invoke(app, ["diff", str(a), str(b), "--corpus", corpus, "--max-documents", "1"])
-    assert text.exit_code == 1 and "tokenization (sample; corpus: 1 documents from 1 file(s)): 0 of 1 texts differ" in text.output
+    assert (
+        text.exit_code == 1
+        and "tokenization (sample; corpus: 1 documents from 1 file(s)): 0 of 1 texts differ" in text.output
+    )
     # Plain text, one document per line.
     txt = tmp_path / "c.txt"
     txt.write_text("hello\nhello world\n", encoding="utf-8")

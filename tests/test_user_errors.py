@@ -11,8 +11,8 @@ import random
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from typer.testing import CliRunner
@@ -116,72 +116,170 @@ CASES = [
     ("dir-only-readme", lambda t: _folder(t, "readme_dir", {"README.md": "# hi"}), [], "no tokenizer found"),
     ("unknown-format-text", lambda t: _write(t, "notes.txt", "just some words\n"), [], "unknown format"),
     ("random-bytes", lambda t: _write(t, "random.bin", _random_bytes(b"\xff\x00")), [], "unknown format"),
-    ("random-bytes-0a", lambda t: _write(t, "random.model", _random_bytes(b"\x0a\xff\xff\xff\xff\x0f")), [],
-     "not a SentencePiece model"),
+    (
+        "random-bytes-0a",
+        lambda t: _write(t, "random.model", _random_bytes(b"\x0a\xff\xff\xff\xff\x0f")),
+        [],
+        "not a SentencePiece model",
+    ),
     ("empty-file", lambda t: _write(t, "empty.json", b""), [], "empty file"),
     ("blank-file", lambda t: _write(t, "blank.json", "  \n\n"), [], "unknown format"),
-    ("json-truncated", lambda t: _write(t, "tokenizer.json", json.dumps(byte_level_bpe(["hi"]))[:300]), [],
-     "not valid JSON"),
+    (
+        "json-truncated",
+        lambda t: _write(t, "tokenizer.json", json.dumps(byte_level_bpe(["hi"]))[:300]),
+        [],
+        "not valid JSON",
+    ),
     ("json-corrupt", lambda t: _write(t, "tokenizer.json", '{"model": {"type": "BPE",, }}'), [], "not valid JSON"),
     ("json-list", lambda t: _write(t, "list.json", "[1, 2]"), [], "unknown format"),
     ("json-object", lambda t: _write(t, "obj.json", '{"a": 1}'), [], "not an HF tokenizer.json"),
     ("json-model-not-object", lambda t: _json(t, "m.json", {"model": [1, 2]}), [], "not an HF tokenizer.json"),
     ("json-too-deep", lambda t: _write(t, "deep.json", '{"a":' + "[" * 100_000), [], "nested too deeply"),
     ("json-not-utf8", lambda t: _write(t, "latin1.json", '{"model": "café"}'.encode("latin-1")), [], "not UTF-8"),
-    ("json-unknown-merge", lambda t: _json(t, "tokenizer.json", _spec_with(_unknown_merge)), [],
-     "tokenizers cannot load"),
-    ("json-merges-wrong-type", lambda t: _json(t, "tokenizer.json", _spec_with(_merges_wrong_type)), [],
-     "tokenizers cannot load"),
-    ("json-vocab-wrong-type", lambda t: _json(t, "tokenizer.json", _spec_with(_vocab_wrong_type)), [],
-     "tokenizers cannot load"),
-    ("json-negative-id", lambda t: _json(t, "tokenizer.json", _spec_with(_negative_id)), [],
-     "tokenizers cannot load"),
-    ("json-unknown-model-type", lambda t: _json(t, "tokenizer.json", _spec_with(_unknown_model_type)), [],
-     "tokenizers cannot load"),
+    (
+        "json-unknown-merge",
+        lambda t: _json(t, "tokenizer.json", _spec_with(_unknown_merge)),
+        [],
+        "tokenizers cannot load",
+    ),
+    (
+        "json-merges-wrong-type",
+        lambda t: _json(t, "tokenizer.json", _spec_with(_merges_wrong_type)),
+        [],
+        "tokenizers cannot load",
+    ),
+    (
+        "json-vocab-wrong-type",
+        lambda t: _json(t, "tokenizer.json", _spec_with(_vocab_wrong_type)),
+        [],
+        "tokenizers cannot load",
+    ),
+    ("json-negative-id", lambda t: _json(t, "tokenizer.json", _spec_with(_negative_id)), [], "tokenizers cannot load"),
+    (
+        "json-unknown-model-type",
+        lambda t: _json(t, "tokenizer.json", _spec_with(_unknown_model_type)),
+        [],
+        "tokenizers cannot load",
+    ),
     ("json-sparse-ids", lambda t: _json(t, "tokenizer.json", _spec_with(_sparse_ids)), [], "far beyond"),
     ("json-unk-not-in-vocab", lambda t: _json(t, "tokenizer.json", _missing_unk()), [], "cannot encode"),
-    ("sp-cut-in-half", lambda t: _write(t, "tokenizer.model", SP_GOOD[: len(SP_GOOD) // 2]), [],
-     "not a SentencePiece model"),
+    (
+        "sp-cut-in-half",
+        lambda t: _write(t, "tokenizer.model", SP_GOOD[: len(SP_GOOD) // 2]),
+        [],
+        "not a SentencePiece model",
+    ),
     ("sp-cut-after-first-byte", lambda t: _write(t, "tokenizer.model", SP_GOOD[:1]), [], "not a SentencePiece model"),
-    ("sp-no-unk", lambda t: _write(t, "nounk.model", write_sentencepiece_model(
-        SentencePieceModel(pieces=[("a", 0.0, 1), ("b", 0.0, 1)], model_type="bpe"))), [], "unk is not defined"),
-    ("sp-bad-byte-piece", lambda t: _write(t, "byte.model", write_sentencepiece_model(
-        SentencePieceModel(pieces=[("<unk>", 0.0, 2), ("hello", 0.0, 6)], model_type="bpe"))), [], "hello"),
-    ("tiktoken-bad-line", lambda t: _write(t, "bad.tiktoken", _ranks(["this is not a rank line"])),
-     ["--pattern", GPT2_PATTERN], "line 258"),
-    ("tiktoken-bad-base64", lambda t: _write(t, "bad.tiktoken", _ranks(["@@@@ 257"])),
-     ["--pattern", GPT2_PATTERN], "not base64"),
-    ("tiktoken-bad-rank", lambda t: _write(t, "bad.tiktoken", _ranks(["aGk= -3"])),
-     ["--pattern", GPT2_PATTERN], "line 258"),
-    ("tiktoken-duplicate-rank", lambda t: _write(t, "dup.tiktoken", _ranks(["aGk= 256"])),
-     ["--pattern", GPT2_PATTERN], "rank 256 already given on line 257"),
-    ("tiktoken-duplicate-bytes", lambda t: _write(t, "dup.tiktoken", _ranks(["IHQ= 257"])),
-     ["--pattern", GPT2_PATTERN], "appear twice"),
-    ("tiktoken-huge-rank", lambda t: _write(t, "huge.tiktoken", _ranks(["aGk= 2000000000"])),
-     ["--pattern", GPT2_PATTERN], "far beyond"),
-    ("tiktoken-missing-bytes", lambda t: _write(t, "few.tiktoken", "aGVsbG8= 0\naGk= 1\n"),
-     ["--pattern", GPT2_PATTERN], "have no rank"),
+    (
+        "sp-no-unk",
+        lambda t: _write(
+            t,
+            "nounk.model",
+            write_sentencepiece_model(SentencePieceModel(pieces=[("a", 0.0, 1), ("b", 0.0, 1)], model_type="bpe")),
+        ),
+        [],
+        "unk is not defined",
+    ),
+    (
+        "sp-bad-byte-piece",
+        lambda t: _write(
+            t,
+            "byte.model",
+            write_sentencepiece_model(
+                SentencePieceModel(pieces=[("<unk>", 0.0, 2), ("hello", 0.0, 6)], model_type="bpe")
+            ),
+        ),
+        [],
+        "hello",
+    ),
+    (
+        "tiktoken-bad-line",
+        lambda t: _write(t, "bad.tiktoken", _ranks(["this is not a rank line"])),
+        ["--pattern", GPT2_PATTERN],
+        "line 258",
+    ),
+    (
+        "tiktoken-bad-base64",
+        lambda t: _write(t, "bad.tiktoken", _ranks(["@@@@ 257"])),
+        ["--pattern", GPT2_PATTERN],
+        "not base64",
+    ),
+    (
+        "tiktoken-bad-rank",
+        lambda t: _write(t, "bad.tiktoken", _ranks(["aGk= -3"])),
+        ["--pattern", GPT2_PATTERN],
+        "line 258",
+    ),
+    (
+        "tiktoken-duplicate-rank",
+        lambda t: _write(t, "dup.tiktoken", _ranks(["aGk= 256"])),
+        ["--pattern", GPT2_PATTERN],
+        "rank 256 already given on line 257",
+    ),
+    (
+        "tiktoken-duplicate-bytes",
+        lambda t: _write(t, "dup.tiktoken", _ranks(["IHQ= 257"])),
+        ["--pattern", GPT2_PATTERN],
+        "appear twice",
+    ),
+    (
+        "tiktoken-huge-rank",
+        lambda t: _write(t, "huge.tiktoken", _ranks(["aGk= 2000000000"])),
+        ["--pattern", GPT2_PATTERN],
+        "far beyond",
+    ),
+    (
+        "tiktoken-missing-bytes",
+        lambda t: _write(t, "few.tiktoken", "aGVsbG8= 0\naGk= 1\n"),
+        ["--pattern", GPT2_PATTERN],
+        "have no rank",
+    ),
     ("tiktoken-no-preset", lambda t: _write(t, "small.tiktoken", _ranks()), [], "--preset"),
-    ("dir-two-tiktoken", lambda t: _folder(t, "two_ranks", {"a.tiktoken": _ranks(), "b.tiktoken": _ranks()}),
-     ["--pattern", GPT2_PATTERN], "name the one to lint"),
-    ("dir-two-gguf", lambda t: _folder(t, "two_gguf", {"a.gguf": b"GGUF", "b.gguf": b"GGUF"}), [],
-     "name the one to lint"),
+    (
+        "dir-two-tiktoken",
+        lambda t: _folder(t, "two_ranks", {"a.tiktoken": _ranks(), "b.tiktoken": _ranks()}),
+        ["--pattern", GPT2_PATTERN],
+        "name the one to lint",
+    ),
+    (
+        "dir-two-gguf",
+        lambda t: _folder(t, "two_gguf", {"a.gguf": b"GGUF", "b.gguf": b"GGUF"}),
+        [],
+        "name the one to lint",
+    ),
     ("dir-broken-tokenizer-json", lambda t: _folder(t, "broken_dir", {"tokenizer.json": "{"}), [], "not valid JSON"),
-    ("dir-config-only", lambda t: _folder(
-        t, "config_only", {"tokenizer_config.json": json.dumps({"tokenizer_class": "GPT2Tokenizer"})}), [],
-     "without vocabulary"),
-    ("dir-config-not-json", lambda t: _folder(t, "bad_config", {"tokenizer_config.json": "not json"}), [],
-     "transformers cannot load"),
+    (
+        "dir-config-only",
+        lambda t: _folder(
+            t, "config_only", {"tokenizer_config.json": json.dumps({"tokenizer_class": "GPT2Tokenizer"})}
+        ),
+        [],
+        "without vocabulary",
+    ),
+    (
+        "dir-config-not-json",
+        lambda t: _folder(t, "bad_config", {"tokenizer_config.json": "not json"}),
+        [],
+        "transformers cannot load",
+    ),
 ]
 
 # Option problems: one line and exit 2 too, but about the option rather than the file.
 OPTION_CASES = [
     ("unknown-preset", lambda t: _write(t, "small.tiktoken", _ranks()), ["--preset", "nope"], "nope"),
-    ("bad-special", lambda t: _write(t, "small.tiktoken", _ranks()), ["--pattern", "x", "--special", "<|x|>"],
-     "TOKEN=ID"),
+    (
+        "bad-special",
+        lambda t: _write(t, "small.tiktoken", _ranks()),
+        ["--pattern", "x", "--special", "<|x|>"],
+        "TOKEN=ID",
+    ),
     ("bad-pattern", lambda t: _write(t, "small.tiktoken", _ranks()), ["--pattern", "("], "--pattern"),
-    ("special-is-a-rank", lambda t: _write(t, "small.tiktoken", _ranks()),
-     ["--pattern", GPT2_PATTERN, "--special", "<|x|>=256"], "already a rank"),
+    (
+        "special-is-a-rank",
+        lambda t: _write(t, "small.tiktoken", _ranks()),
+        ["--pattern", GPT2_PATTERN, "--special", "<|x|>=256"],
+        "already a rank",
+    ),
 ]
 
 
@@ -272,9 +370,7 @@ def test_second_path_bad_first_good(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
-@pytest.mark.parametrize(
-    "case", ["missing-path", "json-truncated", "sp-cut-in-half", "tiktoken-bad-line", "empty-dir"]
-)
+@pytest.mark.parametrize("case", ["missing-path", "json-truncated", "sp-cut-in-half", "tiktoken-bad-line", "empty-dir"])
 def test_no_half_written_report(tmp_path, case, fmt):
     _id, builder, args, expected = next(c for c in CASES if c[0] == case)
     path = builder(tmp_path)

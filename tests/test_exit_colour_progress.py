@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
-from auditor import cli
-from auditor.cli import Color, _color_wanted, _progress_wanted, app
+from auditor.cli import app
 from auditor.fixtures import byte_level_bpe
+from auditor.session import color_wanted as _color_wanted
+from auditor.session import progress_wanted as _progress_wanted
 
 runner = CliRunner()
 
@@ -31,14 +34,17 @@ def test_exit_zero_and_usage_error(warn_only):
     assert res.exit_code == 2
 
 
-@pytest.mark.parametrize("env, choice, tty, expected", [
-    ({}, Color.auto, True, True),
-    ({}, Color.auto, False, False),
-    ({"NO_COLOR": "1"}, Color.auto, True, False),
-    ({"FORCE_COLOR": "1"}, Color.auto, False, True),
-    ({"NO_COLOR": "1"}, Color.always, False, True),
-    ({"FORCE_COLOR": "1"}, Color.never, True, False),
-])
+@pytest.mark.parametrize(
+    "env, choice, tty, expected",
+    [
+        ({}, "auto", True, True),
+        ({}, "auto", False, False),
+        ({"NO_COLOR": "1"}, "auto", True, False),
+        ({"FORCE_COLOR": "1"}, "auto", False, True),
+        ({"NO_COLOR": "1"}, "always", False, True),
+        ({"FORCE_COLOR": "1"}, "never", True, False),
+    ],
+)
 def test_colour_choice(monkeypatch, env, choice, tty, expected):
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("FORCE_COLOR", raising=False)
@@ -58,11 +64,11 @@ def test_colour_flags_reach_the_text_report(warn_only, monkeypatch):
 
 def test_progress_only_on_a_terminal_and_never_under_pre_commit(monkeypatch):
     monkeypatch.delenv("PRE_COMMIT", raising=False)
-    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     assert _progress_wanted(False, False) is True
     assert _progress_wanted(True, False) is False and _progress_wanted(False, True) is False
     monkeypatch.setenv("PRE_COMMIT", "1")
     assert _progress_wanted(False, False) is False
     monkeypatch.delenv("PRE_COMMIT")
-    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: False, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     assert _progress_wanted(False, False) is False

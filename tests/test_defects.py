@@ -1,4 +1,4 @@
-"""Each class of ../shared/docs/real-bugs.md reproduced with a small tokenizer, and the rule that catches it.
+"""Each class of docs/defects.md reproduced with a small tokenizer, and the rule that catches it.
 
 Classes 16 (model data preprocessed differently: corpus profiles, tests/test_profile.py
 has the signals), 20 (embedding rows beyond the vocabulary: model rules) and 21
@@ -139,27 +139,53 @@ def _unigram_pair(byte_fallback_in_json: bool) -> tuple[bytes, dict]:
     pieces += [(w, -1.0 - k, 1) for k, w in enumerate(words)]
     pieces += [(c, -10.0 - k * 0.01, 1) for k, c in enumerate(chars) if c not in {p[0] for p in pieces}]
     model = SentencePieceModel(
-        pieces=pieces, model_type="unigram", byte_fallback=True, normalizer_name="identity",
-        add_dummy_prefix=True, remove_extra_whitespaces=False,
+        pieces=pieces,
+        model_type="unigram",
+        byte_fallback=True,
+        normalizer_name="identity",
+        add_dummy_prefix=True,
+        remove_extra_whitespaces=False,
     )
     spec = {
-        "version": "1.0", "truncation": None, "padding": None,
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
         "added_tokens": [
-            {"id": i, "content": p, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+            {
+                "id": i,
+                "content": p,
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": False,
+                "special": True,
+            }
             for i, p in enumerate(["<unk>", "<s>", "</s>"])
         ],
-        "normalizer": {"type": "Sequence", "normalizers": [
-            {"type": "Prepend", "prepend": "\u2581"},
-            {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
-        ]},
+        "normalizer": {
+            "type": "Sequence",
+            "normalizers": [
+                {"type": "Prepend", "prepend": "\u2581"},
+                {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
+            ],
+        },
         "pre_tokenizer": None,
         "post_processor": None,
-        "decoder": {"type": "Sequence", "decoders": [
-            {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
-            {"type": "ByteFallback"}, {"type": "Fuse"},
-            {"type": "Strip", "content": " ", "start": 1, "stop": 0},
-        ]},
-        "model": {"type": "Unigram", "unk_id": 0, "vocab": [[p, s] for p, s, _t in pieces], "byte_fallback": byte_fallback_in_json},
+        "decoder": {
+            "type": "Sequence",
+            "decoders": [
+                {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                {"type": "ByteFallback"},
+                {"type": "Fuse"},
+                {"type": "Strip", "content": " ", "start": 1, "stop": 0},
+            ],
+        },
+        "model": {
+            "type": "Unigram",
+            "unk_id": 0,
+            "vocab": [[p, s] for p, s, _t in pieces],
+            "byte_fallback": byte_fallback_in_json,
+        },
     }
     return write_sentencepiece_model(model), spec
 
@@ -195,7 +221,9 @@ def test_5_slow_files_without_a_slow_class_are_skipped_not_fatal(tmp_path):
     spec = byte_level_bpe(WORDS)
     write(tmp_path, "tokenizer.json", spec)
     write(tmp_path, "vocab.json", spec["model"]["vocab"])
-    (tmp_path / "merges.txt").write_text("#version: 0.2\n" + "\n".join(f"{a} {b}" for a, b in spec["model"]["merges"]) + "\n")
+    (tmp_path / "merges.txt").write_text(
+        "#version: 0.2\n" + "\n".join(f"{a} {b}" for a, b in spec["model"]["merges"]) + "\n"
+    )
     write(tmp_path, "tokenizer_config.json", {"tokenizer_class": "GPT2Tokenizer"})
     view = load_tokenizer(tmp_path)
     view.path = str(tmp_path)
@@ -239,26 +267,45 @@ def test_8_clean_up_tokenization_spaces_on_byte_level(tmp_path):
 
 def test_9_decoder_drops_space_before_question_mark(tmp_path):
     spec = byte_level_bpe(WORDS)
-    spec["decoder"] = {"type": "Sequence", "decoders": [
-        spec["decoder"], {"type": "Replace", "pattern": {"String": " ?"}, "content": "?"}]}
+    spec["decoder"] = {
+        "type": "Sequence",
+        "decoders": [spec["decoder"], {"type": "Replace", "pattern": {"String": " ?"}, "content": "?"}],
+    }
     [finding] = findings(write(tmp_path, "tokenizer.json", spec), "P110")
     assert finding.details["failing"] == ["space-before-punct"]
 
 
 def test_10_bos_added_twice(tmp_path):
     spec = byte_level_bpe(WORDS, added=[{"content": "<|begin_of_text|>", "special": True}])
-    spec["post_processor"] = {"type": "Sequence", "processors": [
-        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True},
-        {"type": "TemplateProcessing",
-         "single": [{"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
-         "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
-         "special_tokens": {"<|begin_of_text|>": {"id": "<|begin_of_text|>", "ids": [len(spec["model"]["vocab"])],
-                                                  "tokens": ["<|begin_of_text|>"]}}},
-    ]}
-    write(tmp_path, "tokenizer_config.json", {
-        "bos_token": "<|begin_of_text|>",
-        "chat_template": "{{- bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}",
-    })
+    spec["post_processor"] = {
+        "type": "Sequence",
+        "processors": [
+            {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True},
+            {
+                "type": "TemplateProcessing",
+                "single": [
+                    {"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}},
+                    {"Sequence": {"id": "A", "type_id": 0}},
+                ],
+                "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                "special_tokens": {
+                    "<|begin_of_text|>": {
+                        "id": "<|begin_of_text|>",
+                        "ids": [len(spec["model"]["vocab"])],
+                        "tokens": ["<|begin_of_text|>"],
+                    }
+                },
+            },
+        ],
+    }
+    write(
+        tmp_path,
+        "tokenizer_config.json",
+        {
+            "bos_token": "<|begin_of_text|>",
+            "chat_template": "{{- bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}",
+        },
+    )
     [finding] = findings(write(tmp_path, "tokenizer.json", spec), "P106")
     assert finding.details["role"] == "bos"
     # without the template nothing is duplicated
@@ -270,8 +317,11 @@ def test_10_bos_added_twice_in_a_gguf(tmp_path):
     spec = byte_level_bpe(WORDS, added=[{"content": "<s>", "special": True}])
     bos = len(spec["model"]["vocab"])
     spec["model"]["vocab"]["<s>"] = bos  # GGUF tokens hold every id
-    extra = {"tokenizer.ggml.bos_token_id": bos, "tokenizer.ggml.add_bos_token": True,
-             "tokenizer.chat_template": "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}"}
+    extra = {
+        "tokenizer.ggml.bos_token_id": bos,
+        "tokenizer.ggml.add_bos_token": True,
+        "tokenizer.chat_template": "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}",
+    }
     path = _gguf(tmp_path / "chat.gguf", spec, "gpt-2", extra)
     [finding] = findings(path, "P106")
     assert "GGUF tokenizer.ggml.add_bos_token=true" in finding.message
@@ -283,7 +333,9 @@ def test_10_bos_added_twice_in_a_gguf(tmp_path):
 
 
 def test_11_sentencepiece_whitespace_collapsing(tmp_path):
-    path = write(tmp_path, "tokenizer.model", sentencepiece_bpe(["hello", "  return", "x  y"], remove_extra_whitespaces=True))
+    path = write(
+        tmp_path, "tokenizer.model", sentencepiece_bpe(["hello", "  return", "x  y"], remove_extra_whitespaces=True)
+    )
     got = findings(path, "P102")
     assert len(got) == 1 and got[0].details["entries"] >= 2
     assert "double-space" in got[0].details["probes_changed"]
@@ -293,7 +345,9 @@ def test_11_sentencepiece_whitespace_collapsing(tmp_path):
 
 
 def test_12_newlines_tabs_and_space_runs_dropped(tmp_path):
-    spec = byte_level_bpe(WORDS + ["\n", "\t", "  "], normalizer={"type": "Replace", "pattern": {"Regex": r"\s+"}, "content": " "})
+    spec = byte_level_bpe(
+        WORDS + ["\n", "\t", "  "], normalizer={"type": "Replace", "pattern": {"Regex": r"\s+"}, "content": " "}
+    )
     path = write(tmp_path, "tokenizer.json", spec)
     [finding] = findings(path, "P102")
     rewritten = {e["text"] for e in finding.details["examples"]}

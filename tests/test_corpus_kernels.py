@@ -1,4 +1,4 @@
-"""The corpus scan's faster paths give the results of the plain definitions (issue 3 performance)."""
+"""The corpus scan's faster paths give the results of the plain definitions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from auditor.analyses.profile import Profiler, profile_documents, text_signals
 from auditor.cache import Cache
 from auditor.core import RunInputs
-from auditor.corpus.stats import _sum_by_token_document
+from auditor.corpus.kernels import sum_by_token_document
 from auditor.escape import escape_text
 from auditor.fixtures import byte_level_bpe
 from auditor.loaders import load_tokenizer
@@ -57,7 +57,7 @@ def test_sum_by_token_document_matches_a_dict_both_paths():
         t = rng.integers(0, min(size, 300), n).astype(np.int64)
         d = rng.integers(0, n_docs, n).astype(np.int64)
         c = rng.integers(1, c_max, n).astype(np.int64)
-        got = _sum_by_token_document(t.copy(), d.copy(), c.copy(), size, n_docs)
+        got = sum_by_token_document(t.copy(), d.copy(), c.copy(), size, n_docs)
         want = _reference_sums(t, d, c)
         assert [x.tolist() for x in got] == [list(w) for w in want]
 
@@ -92,7 +92,9 @@ def _store(tmp_path, cache, **inputs):
 
 def test_profile_only_with_a_model_corpus_and_cached_apart(tmp_path):
     corpus = tmp_path / "c.jsonl"
-    corpus.write_text("\n".join(json.dumps({"text": t}) for t in ["the cat\r\n", "a cat  sat"]) + "\n", encoding="utf-8")
+    corpus.write_text(
+        "\n".join(json.dumps({"text": t}) for t in ["the cat\r\n", "a cat  sat"]) + "\n", encoding="utf-8"
+    )
     cache = Cache(tmp_path / "cache")
     plain = _store(tmp_path, cache, corpus=(str(corpus),)).get("corpus_stats")
     assert plain.profile is None  # a lint without a model corpus skips the profile

@@ -99,18 +99,22 @@ def test_analysis_cache_is_used_by_another_rule_selection(tok, tmp_path, monkeyp
     cache_dir = tmp_path / "c"
     runner.invoke(app, ["lint", str(tok), "--cache-dir", str(cache_dir), "--select", "V101"])
     ran = []
-    monkeypatch.setattr("auditor.analyses.vocabulary.analyze_vocabulary",
-                        lambda view: ran.append(1) or analyze_vocabulary(view))
+    monkeypatch.setattr(
+        "auditor.analyses.vocabulary.analyze_vocabulary", lambda view: ran.append(1) or analyze_vocabulary(view)
+    )
     res = runner.invoke(app, ["lint", str(tok), "--cache-dir", str(cache_dir), "--select", "V101,V102"])
     assert res.exit_code == 1 and ran == []  # another outcome, but the vocabulary analysis came from disk
     runner.invoke(app, ["lint", str(tok), "--no-cache", "--select", "V101,V102"])
     assert ran == [1]
 
 
-@pytest.mark.parametrize("spec", [
-    byte_level_bpe([" hello", " world"], orphans=["zz", "\u00e9\u00e9"]),
-    sentencepiece_bpe(["hello", "world"]),
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        byte_level_bpe([" hello", " world"], orphans=["zz", "\u00e9\u00e9"]),
+        sentencepiece_bpe(["hello", "world"]),
+    ],
+)
 def test_vocabulary_analysis_round_trips(spec, write_tokenizer):
     view = load_tokenizer(write_tokenizer(spec))
     a = analyze_vocabulary(view)
@@ -164,7 +168,9 @@ def test_outcome_cache_sees_the_lock_and_neighbour_files(tok, tmp_path):
     other.mkdir()
     spec = byte_level_bpe([" world", "  "], orphans=["qq"])
     (other / "tokenizer.json").write_text(json.dumps(spec), encoding="utf-8")
-    assert runner.invoke(app, ["lock", str(other / "tokenizer.json"), "--lock", str(tmp_path / "o.lock")]).exit_code == 0
+    assert (
+        runner.invoke(app, ["lock", str(other / "tokenizer.json"), "--lock", str(tmp_path / "o.lock")]).exit_code == 0
+    )
     # The same artifact key in the lock, another tokenizer's encodings in it.
     data = json.loads(lock.read_text(encoding="utf-8"))
     other_entry = next(iter(json.loads((tmp_path / "o.lock").read_text(encoding="utf-8"))["artifacts"].values()))
