@@ -166,7 +166,7 @@ class Sentinels:
     ordinary tokens, word sentinels for WordPiece continuation pieces ("##ing")."""
 
     def __init__(self, view: Any) -> None:
-        from auditor.store import vocabulary as V
+        from auditor.analyses import vocabulary as V
 
         self.plain = [self._norm(x) for x in V._choose_sentinels(view)]
         prefix = view.continuation_prefix
@@ -264,7 +264,7 @@ def side_by_side(
     path: str, *, sample: int | None, analysis_runs: int, seed: int, transformers_sample: int = 0
 ) -> dict[str, Any]:
     from auditor.loaders import load_tokenizer
-    from auditor.store import vocabulary as V
+    from auditor.analyses import vocabulary as V
 
     t0 = time.perf_counter()
     view = load_tokenizer(path)

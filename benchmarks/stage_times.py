@@ -62,7 +62,7 @@ class StageTimers:
 
 def instrument_analysis(timers: StageTimers) -> None:
     """Timers inside `analyze_vocabulary` (its module-level helpers)."""
-    from auditor.store import vocabulary as V
+    from auditor.analyses import vocabulary as V
 
     timers.wrap(V, "analyze_vocabulary", "analysis")
     timers.wrap(V, "_choose_sentinels", "analysis.sentinel choice")
@@ -75,7 +75,6 @@ def instrument_cli(timers: StageTimers) -> None:
     """Timers on every stage of `tokaudit lint` for a tokenizer.json."""
     import auditor.cli
     import auditor.engine
-    import auditor.reporters
     from auditor.loaders import hf_json
     from auditor.registry import all_rules
 
@@ -99,8 +98,11 @@ def instrument_cli(timers: StageTimers) -> None:
     instrument_analysis(timers)
     for cls in all_rules():
         timers.wrap(cls, "check", f"rule {cls.code} {cls.name}", consume=True)
-    timers.wrap(auditor.reporters, "render", "report.render")
-    timers.wrap(auditor.reporters, "write_atomic", "report.write")
+    from auditor.reporters.json_report import JsonReporter
+    from auditor.session import Session
+
+    timers.wrap(JsonReporter, "lint", "report.render")
+    timers.wrap(Session, "emit", "report.write")
 
 
 def main(argv: list[str]) -> int:
