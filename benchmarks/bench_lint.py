@@ -263,8 +263,8 @@ def _per_token_loop(view: Any, decode: Any, encode: Any, ids: Sequence[int], sen
 def side_by_side(
     path: str, *, sample: int | None, analysis_runs: int, seed: int, transformers_sample: int = 0
 ) -> dict[str, Any]:
-    from auditor.loaders import load_tokenizer
     from auditor.analyses import vocabulary as V
+    from auditor.loaders import load_tokenizer
 
     t0 = time.perf_counter()
     view = load_tokenizer(path)
