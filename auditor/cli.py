@@ -70,6 +70,53 @@ def _format_help(command: str) -> str:
 _STATE = {"debug": False}
 
 
+# Options several commands share, declared once.
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
+
+IgnoreOption = Annotated[Optional[list[str]], typer.Option("--ignore", metavar="RULES", help="Rules to leave out.")]
+
+OutputOption = Annotated[
+    Optional[Path],
+    typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout."),
+]
+
+FailOnOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--fail-on",
+        help="Lowest severity that makes the exit code 1 (default: config, else error).",
+        parser=_one_of(FAIL_ON),
+        metavar=_metavar(FAIL_ON),
+    ),
+]
+
+ExitZeroOption = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings fail.")]
+
+CacheDirOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--cache-dir", metavar="DIR", help="Cache folder (default: $TOKAUDIT_CACHE_DIR, else .tokaudit_cache)."
+    ),
+]
+
+TextFieldOption = Annotated[
+    str,
+    typer.Option(
+        "--text-field",
+        metavar="NAME",
+        help="Field (column) holding the text in JSON, Parquet and saved-dataset corpora.",
+    ),
+]
+
+DocPerLineOption = Annotated[
+    bool, typer.Option("--doc-per-line", help="Plain-text corpora: one document per line (default: one per file).")
+]
+
+QuietOption = Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")]
+
+NoProgressOption = Annotated[bool, typer.Option("--no-progress", help="No progress display.")]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"tokaudit {__version__}")
@@ -81,7 +128,7 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     _STATE["debug"] = debug
 
@@ -157,24 +204,11 @@ def lint(
     extend_select: Annotated[
         Optional[list[str]], typer.Option("--extend-select", metavar="RULES", help="Rules to add to the selection.")
     ] = None,
-    ignore: Annotated[
-        Optional[list[str]], typer.Option("--ignore", metavar="RULES", help="Rules to leave out.")
-    ] = None,
+    ignore: IgnoreOption = None,
     output_format: Annotated[str, typer.Option("--format", metavar="FORMAT", help=_format_help("lint"))] = "text",
-    output: Annotated[
-        Optional[Path],
-        typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout."),
-    ] = None,
-    fail_on: Annotated[
-        Optional[str],
-        typer.Option(
-            "--fail-on",
-            help="Lowest severity that makes the exit code 1 (default: config, else error).",
-            parser=_one_of(FAIL_ON),
-            metavar=_metavar(FAIL_ON),
-        ),
-    ] = None,
-    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings fail.")] = False,
+    output: OutputOption = None,
+    fail_on: FailOnOption = None,
+    exit_zero: ExitZeroOption = False,
     preset: Annotated[
         Optional[str],
         typer.Option(
@@ -205,12 +239,7 @@ def lint(
         typer.Option("--write-baseline", metavar="FILE", help="Record the current findings as the baseline in FILE."),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the analysis cache.")] = False,
-    cache_dir: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--cache-dir", metavar="DIR", help="Cache folder (default: $TOKAUDIT_CACHE_DIR, else .tokaudit_cache)."
-        ),
-    ] = None,
+    cache_dir: CacheDirOption = None,
     color: Annotated[
         str,
         typer.Option(
@@ -242,17 +271,8 @@ def lint(
             help="A sample of the model's training data, read like --corpus (repeatable).",
         ),
     ] = None,
-    text_field: Annotated[
-        str,
-        typer.Option(
-            "--text-field",
-            metavar="NAME",
-            help="Field (column) holding the text in JSON, Parquet and saved-dataset corpora.",
-        ),
-    ] = CorpusDefaults.text_field,
-    doc_per_line: Annotated[
-        bool, typer.Option("--doc-per-line", help="Plain-text corpora: one document per line (default: one per file).")
-    ] = False,
+    text_field: TextFieldOption = CorpusDefaults.text_field,
+    doc_per_line: DocPerLineOption = False,
     max_documents: Annotated[
         Optional[int],
         typer.Option(
@@ -262,9 +282,9 @@ def lint(
             help="Read only the first N documents of the corpus (and of the model corpus): a deterministic sample.",
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    quiet: QuietOption = False,
+    no_progress: NoProgressOption = False,
+    debug: DebugOption = False,
 ) -> None:
     """Lint tokenizers: every selected rule on every artifact."""
     with _guard(debug):
@@ -443,12 +463,7 @@ def config_cmd(
 
 @app.command()
 def clean(
-    cache_dir: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--cache-dir", metavar="DIR", help="Cache folder (default: $TOKAUDIT_CACHE_DIR, else .tokaudit_cache)."
-        ),
-    ] = None,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Delete the analysis cache."""
     with _guard():
@@ -480,10 +495,7 @@ def diff_cmd(
     a: Annotated[Path, typer.Argument(metavar="A", help="The reference tokenizer (file or folder).")],
     b: Annotated[Path, typer.Argument(metavar="B", help="The tokenizer to compare with A.")],
     output_format: Annotated[str, typer.Option("--format", metavar="FORMAT", help=_format_help("diff"))] = "text",
-    output: Annotated[
-        Optional[Path],
-        typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout."),
-    ] = None,
+    output: OutputOption = None,
     corpus: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -492,17 +504,8 @@ def diff_cmd(
             help="Also compare the tokenization of this corpus's documents (read like lint's --corpus; repeatable).",
         ),
     ] = None,
-    text_field: Annotated[
-        str,
-        typer.Option(
-            "--text-field",
-            metavar="NAME",
-            help="Field (column) holding the text in JSON, Parquet and saved-dataset corpora.",
-        ),
-    ] = CorpusDefaults.text_field,
-    doc_per_line: Annotated[
-        bool, typer.Option("--doc-per-line", help="Plain-text corpora: one document per line (default: one per file).")
-    ] = False,
+    text_field: TextFieldOption = CorpusDefaults.text_field,
+    doc_per_line: DocPerLineOption = False,
     max_documents: Annotated[
         Optional[int],
         typer.Option("--max-documents", metavar="N", min=1, help="Compare only the first N documents of the corpus."),
@@ -634,14 +637,9 @@ def audit(
         Optional[list[str]],
         typer.Option("--select", metavar="RULES", help="Rules to run (default: the model rules, M)."),
     ] = None,
-    ignore: Annotated[
-        Optional[list[str]], typer.Option("--ignore", metavar="RULES", help="Rules to leave out.")
-    ] = None,
+    ignore: IgnoreOption = None,
     output_format: Annotated[str, typer.Option("--format", metavar="FORMAT", help=_format_help("audit"))] = "text",
-    output: Annotated[
-        Optional[Path],
-        typer.Option("-o", "--output", metavar="FILE", help="Write the report to this file instead of stdout."),
-    ] = None,
+    output: OutputOption = None,
     markdown: Annotated[
         Optional[Path], typer.Option("--markdown", metavar="FILE", help="Also write a Markdown report.")
     ] = None,
@@ -652,19 +650,11 @@ def audit(
         Optional[Path], typer.Option("--cache-dir", metavar="DIR", help="Cache of verification results (resume).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
-    fail_on: Annotated[
-        Optional[str],
-        typer.Option(
-            "--fail-on",
-            help="Lowest severity that makes the exit code 1 (default: config, else error).",
-            parser=_one_of(FAIL_ON),
-            metavar=_metavar(FAIL_ON),
-        ),
-    ] = None,
-    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings fail.")] = False,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or warnings on stderr.")] = False,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    fail_on: FailOnOption = None,
+    exit_zero: ExitZeroOption = False,
+    quiet: QuietOption = False,
+    no_progress: NoProgressOption = False,
+    debug: DebugOption = False,
 ) -> None:
     """Audit a trained model for under-trained tokens: embedding indicators, then --verify by prompting."""
     with _guard(debug):
