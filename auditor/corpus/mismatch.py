@@ -5,7 +5,7 @@ its own pipeline (`--model-corpus`, a sample of it). A token that occurs in the 
 and never in the second keeps its initial embedding: it will be under-trained. When
 the model's pipeline removed something (normalised `\\r\\n` to `\\n`, collapsed spaces,
 applied NFKC, lowercased), every token holding that thing disappears at once: Mistral
-7B's code tokens ending in `\\r` (real-bugs #16).
+7B's code tokens ending in `\\r` (docs/defects.md #16).
 
 This analysis lists those tokens and explains them: a *feature* (a preprocessing signal
 of `auditor.analyses.profile`, with `\\r\\n` and lone `\\r` taken together as "`\\r`")
