@@ -53,8 +53,9 @@ def _one_of(values: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
-def _metavar(values: tuple[str, ...]) -> str:
-    return "[" + "|".join(values) + "]"
+def _choices(values: tuple[str, ...]) -> dict[str, Any]:
+    """typer.Option keywords for a choice among `values`: the parser and the [a|b] metavar."""
+    return {"parser": _one_of(values), "metavar": "[" + "|".join(values) + "]"}
 
 
 IndicatorDefaults, VerifyDefaults, BudgetDefaults = IndicatorOptions(), VerificationOptions(), BudgetOptions()
@@ -85,8 +86,7 @@ FailOnOption = Annotated[
     typer.Option(
         "--fail-on",
         help="Lowest severity that makes the exit code 1 (default: config, else error).",
-        parser=_one_of(FAIL_ON),
-        metavar=_metavar(FAIL_ON),
+        **_choices(FAIL_ON),
     ),
 ]
 
@@ -245,8 +245,7 @@ def lint(
         typer.Option(
             "--color",
             help="Colour the text report (auto honours NO_COLOR/FORCE_COLOR).",
-            parser=_one_of(("auto", "always", "never")),
-            metavar=_metavar(("auto", "always", "never")),
+            **_choices(("auto", "always", "never")),
         ),
     ] = "auto",
     lock: Annotated[
@@ -369,9 +368,7 @@ def _session(
 def rules_cmd(
     output_format: Annotated[
         str,
-        typer.Option(
-            "--format", help="Listing format.", parser=_one_of(("text", "json")), metavar=_metavar(("text", "json"))
-        ),
+        typer.Option("--format", help="Listing format.", **_choices(("text", "json"))),
     ] = "text",
 ) -> None:
     """List the rules: code, name, default severity, requirements and summary."""
@@ -433,15 +430,14 @@ def config_cmd(
     ] = None,
     fail_on: Annotated[
         Optional[str],
-        typer.Option("--fail-on", help="As for lint.", parser=_one_of(FAIL_ON), metavar=_metavar(FAIL_ON)),
+        typer.Option("--fail-on", help="As for lint.", **_choices(FAIL_ON)),
     ] = None,
     output_format: Annotated[
         str,
         typer.Option(
             "--format",
             help="TOML-like text or JSON.",
-            parser=_one_of(("text", "json")),
-            metavar=_metavar(("text", "json")),
+            **_choices(("text", "json")),
         ),
     ] = "text",
     command: Annotated[
@@ -449,8 +445,7 @@ def config_cmd(
         typer.Option(
             "--command",
             help="The command whose configuration to show (audit selects the M rules).",
-            parser=_one_of(("lint", "audit")),
-            metavar=_metavar(("lint", "audit")),
+            **_choices(("lint", "audit")),
         ),
     ] = "lint",
 ) -> None:
@@ -555,8 +550,7 @@ def audit(
         typer.Option(
             "--indicator",
             help="auto: input-norm for untied, cosine-pc for tied models (docs/method.md §2).",
-            parser=_one_of(INDICATORS),
-            metavar=_metavar(INDICATORS),
+            **_choices(INDICATORS),
         ),
     ] = IndicatorDefaults.indicator,
     candidates_percent: Annotated[
@@ -575,13 +569,11 @@ def audit(
     verify: Annotated[bool, typer.Option("--verify", help="Verify the candidates by prompting the model.")] = False,
     device: Annotated[
         str,
-        typer.Option("--device", help="Where verification runs.", parser=_one_of(DEVICES), metavar=_metavar(DEVICES)),
+        typer.Option("--device", help="Where verification runs.", **_choices(DEVICES)),
     ] = VerifyDefaults.device,
     dtype: Annotated[
         str,
-        typer.Option(
-            "--dtype", help="Weights dtype for verification.", parser=_one_of(DTYPES), metavar=_metavar(DTYPES)
-        ),
+        typer.Option("--dtype", help="Weights dtype for verification.", **_choices(DTYPES)),
     ] = VerifyDefaults.dtype,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Candidates per verification batch.")
@@ -601,8 +593,7 @@ def audit(
             "--budget",
             help="adaptive: verify in order until recent candidates stop yielding; full: every candidate "
             "(the paper); all: every OK token.",
-            parser=_one_of(BUDGETS),
-            metavar=_metavar(BUDGETS),
+            **_choices(BUDGETS),
         ),
     ] = BudgetDefaults.budget,
     stop_window: Annotated[
@@ -624,8 +615,7 @@ def audit(
         typer.Option(
             "--order",
             help="Verification order of the candidates.",
-            parser=_one_of(ORDERINGS),
-            metavar=_metavar(ORDERINGS),
+            **_choices(ORDERINGS),
         ),
     ] = BudgetDefaults.order,
     sample: Annotated[

@@ -163,7 +163,7 @@ class Session:
                 continue
             if target.is_dir():
                 raise UserError(f"{target}: is a folder, not a report file")
-            if not (target.parent if str(target.parent) else Path(".")).is_dir():
+            if not target.parent.is_dir():
                 raise UserError(f"{target}: cannot write the report (no folder {target.parent})")
 
     def exit_code(self, result: LintResult) -> int:

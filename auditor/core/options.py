@@ -7,7 +7,6 @@ records; the analyses only read them. A record that exists is valid: a bad value
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,7 +124,7 @@ class BudgetOptions:
             raise UserError(f"--order {self.order!r}: choose one of {', '.join(ORDERINGS)}")
         if self.stop_window < 1:
             raise UserError(f"--stop-window {self.stop_window}: must be at least 1")
-        if not (0.0 <= self.stop_ratio <= MAX_STOP_RATIO) or math.isnan(self.stop_ratio):
+        if not 0.0 <= self.stop_ratio <= MAX_STOP_RATIO:  # also refuses NaN
             raise UserError(f"--stop-ratio {self.stop_ratio:g}: must be between 0 and {MAX_STOP_RATIO:g}")
         if self.sample < 0:
             raise UserError(f"--sample {self.sample}: must be 0 or more")

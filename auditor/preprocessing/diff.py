@@ -43,6 +43,18 @@ class VocabularyDiff:
     def identical(self) -> bool:
         return not (self.added or self.removed or self.changed)
 
+    def entries(self, limit: int) -> tuple[list[tuple[str, int, str, str, str]], int]:
+        """The first `limit` added, removed and changed ids as (change, id, text A, text B,
+        kind change), and how many were left out: what every report lists."""
+        shown: list[tuple[str, int, str, str, str]] = []
+        shown += [("added", tid, "", text, "") for tid, text in self.added[:limit]]
+        shown += [("removed", tid, text, "", "") for tid, text in self.removed[:limit]]
+        shown += [
+            ("changed", tid, x, y, "" if ka == kb else f"{ka} -> {kb}") for tid, x, ka, y, kb in self.changed[:limit]
+        ]
+        left_out = sum(max(0, len(group) - limit) for group in (self.added, self.removed, self.changed))
+        return shown, left_out
+
 
 def diff_vocabularies(a: TokenizerView, b: TokenizerView) -> VocabularyDiff:
     added, removed, changed = [], [], []

@@ -9,11 +9,6 @@ from typing import Any
 from auditor.core import LintResult
 
 
-def sections(result: LintResult) -> dict[str, Any]:
-    """The analyses' report sections of the audited artifact (the model's tokenizer)."""
-    return result.artifacts[0].sections if result.artifacts else {}
-
-
 def audit_dict(result: LintResult) -> dict[str, Any]:
     """The lint report with the audit's `model` section and `tokens` list at the top level."""
     from auditor.reporters.json_report import report_dict

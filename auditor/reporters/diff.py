@@ -17,14 +17,14 @@ def diff_text(d: TokenizerDiff, limit: int = 10) -> str:
         f"vocabulary: {len(v.added)} added, {len(v.removed)} removed, {len(v.changed)} changed ids"
         + (f"; {v.moved} entries of B sit at another id in A" if v.moved else ""),
     ]
-    for tid, text in v.added[:limit]:
-        lines.append(f'  + {tid:>7} "{text}"')
-    for tid, text in v.removed[:limit]:
-        lines.append(f'  - {tid:>7} "{text}"')
-    for tid, x, ka, y, kb in v.changed[:limit]:
-        kinds = "" if ka == kb else f" ({ka} -> {kb})"
-        lines.append(f'  ~ {tid:>7} "{x}" -> "{y}"{kinds}')
-    hidden = max(0, len(v.added) - limit) + max(0, len(v.removed) - limit) + max(0, len(v.changed) - limit)
+    shown, hidden = v.entries(limit)
+    for change, tid, x, y, kinds in shown:
+        if change == "added":
+            lines.append(f'  + {tid:>7} "{y}"')
+        elif change == "removed":
+            lines.append(f'  - {tid:>7} "{x}"')
+        else:
+            lines.append(f'  ~ {tid:>7} "{x}" -> "{y}"' + (f" ({kinds})" if kinds else ""))
     if hidden:
         lines.append(f"  ... and {hidden} more (--format json lists up to 100 of each)")
     for title, eq in (("probe strings", d.probes), ("sample", d.sample)):
@@ -69,14 +69,11 @@ def diff_markdown(d: TokenizerDiff, limit: int = 20) -> str:
     ]
     if v.added or v.removed or v.changed:
         lines += ["", "| change | id | A | B |", "|---|---:|---|---|"]
-        for tid, text in v.added[:limit]:
-            lines.append(f"| added | {tid} | | {code_cell(text)} |")
-        for tid, text in v.removed[:limit]:
-            lines.append(f"| removed | {tid} | {code_cell(text)} | |")
-        for tid, x, ka, y, kb in v.changed[:limit]:
-            kinds = "" if ka == kb else f" ({ka} -> {kb})"
-            lines.append(f"| changed{kinds} | {tid} | {code_cell(x)} | {code_cell(y)} |")
-        hidden = max(0, len(v.added) - limit) + max(0, len(v.removed) - limit) + max(0, len(v.changed) - limit)
+        shown, hidden = v.entries(limit)
+        for change, tid, x, y, kinds in shown:
+            a = code_cell(x) if change != "added" else ""
+            b = code_cell(y) if change != "removed" else ""
+            lines.append(f"| {change}{f' ({kinds})' if kinds else ''} | {tid} | {a} | {b} |")
         if hidden:
             lines += ["", f"... and {hidden} more (`--format json` lists up to 100 of each)"]
     for title, eq in (("probe strings", d.probes), ("sample", d.sample)):
