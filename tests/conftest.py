@@ -36,6 +36,14 @@ def real_file(name: str) -> Path:
     return path
 
 
+def real_path(relative: str) -> Path:
+    """A file of the real-material folder by its path there ("gguf_vocab/ggml-vocab-phi-3.gguf"), or skip."""
+    path = REAL_MATERIAL / relative
+    if not path.exists():
+        pytest.skip(f"real material {relative!r} not present at {path}")
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _private_cache_dir(tmp_path_factory, monkeypatch):
     """Each test gets its own analysis cache folder: runs never write .tokaudit_cache

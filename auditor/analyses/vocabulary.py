@@ -71,6 +71,8 @@ class VocabularyAnalysis:
     sentinel: str | None  # the leading-space sentinel used, None when not needed
     word_sentinel: str | None = None  # the word put before WordPiece continuation pieces
     sentinel_failures: tuple[int, ...] = field(default=())  # ids analysed without a sentinel
+    # Fillers a converter added to reach the embedding size: counted apart, in no paper count.
+    padding: frozenset[int] = field(default=frozenset())
 
     def category_counts(self) -> dict[str, int]:
         counts = Counter(self.categories)
@@ -78,7 +80,7 @@ class VocabularyAnalysis:
 
     @functools.cached_property
     def _paper_sets(self) -> tuple[list[int], list[int]]:
-        excl = self.single_byte | self.special_pattern
+        excl = self.single_byte | self.special_pattern | self.padding
         unreachable, partial = [], []
         for i in sorted(self.reencoded):  # every non-OK id has an entry
             if i in excl:
@@ -98,12 +100,16 @@ class VocabularyAnalysis:
         return list(self._paper_sets[1])
 
     def paper_counts(self) -> dict[str, int]:
-        return {
-            "single_byte": len(self.single_byte),
-            "special": len(self.special_pattern),
+        """The paper's four counts; `padding` is added, apart, when the vocabulary has fillers."""
+        counts = {
+            "single_byte": len(self.single_byte - self.padding),
+            "special": len(self.special_pattern - self.padding),
             "unreachable": len(self._paper_sets[0]),
             "partial_utf8": len(self._paper_sets[1]),
         }
+        if self.padding:
+            counts["padding"] = len(self.padding)
+        return counts
 
     # --- on-disk cache (auditor.analyses.CACHED): per-id lists as flat arrays ---
 
@@ -131,6 +137,7 @@ class VocabularyAnalysis:
             "single_byte": np.array(sorted(self.single_byte), dtype=np.int64),
             "special_pattern": np.array(sorted(self.special_pattern), dtype=np.int64),
             "sentinel_failures": np.array(self.sentinel_failures, dtype=np.int64),
+            "padding": np.array(sorted(self.padding), dtype=np.int64),
         }
         return document, arrays
 
@@ -172,6 +179,7 @@ class VocabularyAnalysis:
             sentinel=document["sentinel"],
             word_sentinel=document["word_sentinel"],
             sentinel_failures=tuple(arrays["sentinel_failures"].tolist()),
+            padding=frozenset(arrays["padding"].tolist()),
         )
 
 
@@ -248,6 +256,7 @@ def analyze_vocabulary(view: TokenizerView) -> VocabularyAnalysis:
         sentinel=sentinel[0][0] if sentinel else None,
         word_sentinel=word[0][0] if word else None,
         sentinel_failures=tuple(sorted(failures)),
+        padding=frozenset(i for i, kind in enumerate(view.kinds) if kind is TokenKind.PADDING),
     )
 
 
@@ -495,6 +504,8 @@ def explain_unreachable(
         return Cause("control-token", "control token: plain text does not produce it, by design")
     if kind == TokenKind.UNUSED:
         return Cause("unused-token", "declared unused: the tokenizer never produces it")
+    if kind == TokenKind.PADDING:
+        return Cause("padding-filler", "a filler added to pad the vocabulary to the embedding size: never trained")
     if kind == TokenKind.BYTE and len(enc) == 1 and view.kinds[enc[0]] != TokenKind.BYTE:
         return Cause(
             "byte-fallback-duplicate",

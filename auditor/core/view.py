@@ -23,6 +23,7 @@ class TokenKind(str, enum.Enum):
     USER_DEFINED = "user_defined"  # added or user-defined token, matched in text
     UNUSED = "unused"  # declared unused / reserved by the format
     UNKNOWN = "unknown"  # the <unk> token
+    PADDING = "padding"  # filler a converter added to reach the embedding size (GGUF "[PAD{id}]"): never trained
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,9 @@ class TokenizerView:
     continuation_prefix: str | None = None  # WordPiece "##"
     facts: TokenizerFacts = field(default_factory=TokenizerFacts)
     notes: list[str] = field(default_factory=list)  # choices the loader made that change results
+    # Guesses that make the results untrustworthy (an unknown GGUF pre-tokenizer): every
+    # report format shows them, not only stderr.
+    warnings: list[str] = field(default_factory=list)
     # The files the artifact was read from (set by load_tokenizer): its cache identity.
     source_files: tuple[str, ...] = ()
 

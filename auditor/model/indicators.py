@@ -153,6 +153,8 @@ def _primary_reference(view: TokenizerView, vocab: Any, e_in: Any, matrix: Any, 
     flagged += [i for i, p in enumerate(pieces) if is_reserved_name(p)]
     for tid in sorted(set(flagged)):
         reasons.setdefault(tid, "reserved-or-unused")
+    for tid in (i for i, k in enumerate(kinds) if k is TokenKind.PADDING):
+        reasons.setdefault(tid, "padding-filler")
     for tid in range(view.vocab_size, rows):
         reasons[tid] = "padding-row"
     norms = row_norms(e_in[:rows]) if input_norms is None else input_norms[:rows]
