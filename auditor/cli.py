@@ -117,6 +117,42 @@ QuietOption = Annotated[bool, typer.Option("-q", "--quiet", help="No progress or
 NoProgressOption = Annotated[bool, typer.Option("--no-progress", help="No progress display.")]
 
 
+def _preset_help() -> str:
+    from auditor.loaders.tiktoken_file import PRESETS
+
+    return f"tiktoken preset (guessed from the number of ranks when omitted): {', '.join(PRESETS)}."
+
+
+# How a tiktoken rank file is read: it holds only the ranks.
+PresetOption = Annotated[Optional[str], typer.Option("--preset", metavar="NAME", help=_preset_help())]
+PatternOption = Annotated[
+    Optional[str], typer.Option("--pattern", metavar="REGEX", help="Pre-tokenizer regex for a tiktoken rank file.")
+]
+SpecialOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--special", metavar="TEXT=ID", help="Special token of a tiktoken file, as TEXT=ID (repeatable)."),
+]
+NORMALIZERS = ("nfc", "nfkc", "nfd", "nfkd")
+NormalizeOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--normalize",
+        help="Unicode normalisation a tiktoken file's text gets before encoding (Qwen: nfc; default: the preset's).",
+        **_choices(NORMALIZERS),
+    ),
+]
+
+
+def _load_options(
+    preset: Optional[str], pattern: Optional[str], special: Optional[list[str]], normalize: Optional[str]
+) -> Any:
+    from auditor.loaders import LoadOptions
+    from auditor.loaders.tiktoken_file import parse_special
+
+    specials = dict(parse_special(s) for s in special or [])
+    return LoadOptions(preset=preset, pattern=pattern, specials=specials, normalize=normalize)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"tokaudit {__version__}")
@@ -209,19 +245,10 @@ def lint(
     output: OutputOption = None,
     fail_on: FailOnOption = None,
     exit_zero: ExitZeroOption = False,
-    preset: Annotated[
-        Optional[str],
-        typer.Option(
-            "--preset", metavar="NAME", help="tiktoken preset: r50k_base, p50k_base, cl100k_base, o200k_base, llama3."
-        ),
-    ] = None,
-    pattern: Annotated[
-        Optional[str], typer.Option("--pattern", metavar="REGEX", help="Pre-tokenizer regex for a tiktoken rank file.")
-    ] = None,
-    special: Annotated[
-        Optional[list[str]],
-        typer.Option("--special", metavar="TEXT=ID", help="Special token of a tiktoken file, as TEXT=ID (repeatable)."),
-    ] = None,
+    preset: PresetOption = None,
+    pattern: PatternOption = None,
+    special: SpecialOption = None,
+    normalize: NormalizeOption = None,
     rule_option: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -288,8 +315,6 @@ def lint(
     """Lint tokenizers: every selected rule on every artifact."""
     with _guard(debug):
         from auditor.core import RunInputs
-        from auditor.loaders import LoadOptions
-        from auditor.loaders.tiktoken_file import parse_special
 
         session = _session(
             select,
@@ -308,9 +333,7 @@ def lint(
             quiet,
             no_progress,
         )
-        load_options = LoadOptions(
-            preset=preset, pattern=pattern, specials=dict(parse_special(s) for s in special or [])
-        )
+        load_options = _load_options(preset, pattern, special, normalize)
         inputs = RunInputs(
             corpus=tuple(corpus or ()),
             model_corpus=tuple(model_corpus or ()),
@@ -474,15 +497,64 @@ def lock_cmd(
             "--lock", metavar="FILE", help="Lock file to write (default: tokaudit.lock beside each artifact)."
         ),
     ] = None,
-    preset: Annotated[
-        Optional[str], typer.Option("--preset", metavar="NAME", help="tiktoken preset (see lint).")
-    ] = None,
+    preset: PresetOption = None,
+    pattern: PatternOption = None,
+    special: SpecialOption = None,
+    normalize: NormalizeOption = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing.")] = False,
 ) -> None:
     """Record how the tokenizers encode the probe strings; `lint` (rule P111) then reports any change."""
     with _guard():
-        code = _session(quiet=quiet).lock(paths, lock=lock, preset=preset)
+        load_options = _load_options(preset, pattern, special, normalize)
+        code = _session(quiet=quiet).lock(paths, lock=lock, load_options=load_options)
     raise typer.Exit(code)
+
+
+@app.command("encode")
+def encode_cmd(
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="Tokenizer file or folder (any format lint reads).")],
+    texts: Annotated[
+        Optional[list[str]], typer.Argument(metavar="[TEXT]...", help="Texts to encode, one result each.")
+    ] = None,
+    file: Annotated[
+        Optional[list[Path]],
+        typer.Option("--file", metavar="FILE", help="Encode the whole content of FILE as one text (repeatable)."),
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", metavar="FORMAT", help=_format_help("encode"))] = "text",
+    output: OutputOption = None,
+    preset: PresetOption = None,
+    pattern: PatternOption = None,
+    special: SpecialOption = None,
+    normalize: NormalizeOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Show how texts are tokenized: ids, vocabulary pieces and the bytes of the text each covers.
+
+    Without BOS/EOS, as the analyses encode; `--format json` gives
+    [{"text", "ids", "pieces", "offsets", "decoded"}] to compare with another implementation."""
+    with _guard():
+        given = list(texts or []) + [_read_text_file(f) for f in file or []]
+        if not given:
+            raise UserError("give a TEXT to encode or --file FILE")
+        load_options = _load_options(preset, pattern, special, normalize)
+        code = _session(output_format=output_format, output=output, quiet=quiet).encode(
+            path, given, load_options=load_options
+        )
+    raise typer.Exit(code)
+
+
+def _read_text_file(path: Path) -> str:
+    """A text file's content, exactly (no newline translation); `-` is standard input."""
+    import sys
+
+    try:
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 @app.command("diff")

@@ -110,7 +110,7 @@ def _lint_artifact(
     view = load_tokenizer(path, load_options)
     view.path = name
     store = AnalysisStore(view, inputs, say, artifact_key=artifact_key)
-    result = ArtifactResult(description=view.describe(), notes=list(view.notes))
+    result = ArtifactResult(description=view.describe(), notes=list(view.notes), loader_warnings=list(view.warnings))
     findings: list[Finding] = []
     for rule in runnable:
         for analysis in rule.uses:

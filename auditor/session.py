@@ -314,7 +314,22 @@ class Session:
         self.emit(reporter.diff(result))
         return 0 if result.identical else 1
 
-    def lock(self, paths: Sequence[Path], *, lock: Path | None = None, preset: str | None = None) -> int:
+    def encode(self, path: Path, texts: Sequence[str], *, load_options: LoadOptions | None = None) -> int:
+        """Print how each text is tokenized: ids, pieces, byte offsets."""
+        from auditor.loaders import load_tokenizer
+        from auditor.preprocessing.encoding import tokenize_texts
+
+        reporter = self.reporter("encode")
+        self.check_outputs()
+        view = load_tokenizer(path, load_options)
+        view.path = artifact_name(path)
+        result = tokenize_texts(view, texts)
+        for warning in result.warnings:
+            self.warn(f"{view.path}: {warning}")
+        self.emit(reporter.encode(result))
+        return 0
+
+    def lock(self, paths: Sequence[Path], *, lock: Path | None = None, load_options: LoadOptions | None = None) -> int:
         """Fingerprint every artifact and write (or update) its lock file; one line per artifact."""
         from auditor.analyses.preprocessing import run_probes
         from auditor.atomic import write_text_atomic
@@ -324,7 +339,7 @@ class Session:
         by_lock: dict[Path, dict[str, dict[str, Any]]] = {}
         lines: list[str] = []
         for path in paths:
-            view = load_tokenizer(path, LoadOptions(preset=preset))
+            view = load_tokenizer(path, load_options)
             view.path = artifact_name(path)
             lock_path, key = lock_location(path, lock)
             by_lock.setdefault(lock_path, {})[key] = fingerprint(view, run_probes(view))

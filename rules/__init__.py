@@ -28,6 +28,7 @@ from rules.preprocessing.lossy_normalizer import LossyNormalizer
 from rules.preprocessing.prefix_space import PrefixSpaceMismatch
 from rules.preprocessing.probe_roundtrip import ProbeRoundTrip
 from rules.preprocessing.split_string import SplitPatternIsString
+from rules.preprocessing.stop_tokens import StopTokenMismatch
 from rules.vocabulary.byte_coverage import MissingByteCoverage
 from rules.vocabulary.duplicate_bytes import DuplicateTokenBytes
 from rules.vocabulary.id_gaps import VocabularyIdGap
@@ -55,6 +56,7 @@ BUILTIN_RULES = (
     ProbeRoundTrip,
     LockMismatch,
     ImplementationMismatch,
+    StopTokenMismatch,
     CorpusPreprocessingMismatch,
     # corpus
     SingleDocumentMerge,

@@ -337,3 +337,21 @@ def test_golden_update_mode_rewrites_and_never_passes_silently(tmp_path, monkeyp
     monkeypatch.delenv("TOKAUDIT_UPDATE_GOLDEN")
     with pytest.raises(AssertionError, match="output changed"):
         this.test_golden("text")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_loader_warnings_appear_in_every_format(fmt):
+    """A count built on a guess (an unknown GGUF pre-tokenizer) must say so wherever it is read."""
+    result = synthetic_result(False)
+    result.artifacts[0].loader_warnings = ["unknown tokenizer.ggml.pre 'zeta-9': guessed"]
+    out = render(result, fmt)
+    assert "zeta-9" in out
+    assert "zeta-9" not in render(synthetic_result(False), fmt)
+    assert result.warnings()[0] == "models/tok.json: unknown tokenizer.ggml.pre 'zeta-9': guessed"
+
+
+def test_padding_fillers_are_counted_apart_in_text_and_markdown():
+    result = synthetic_result(False)
+    result.artifacts[0].paper_counts = {**(result.artifacts[0].paper_counts or {}), "padding": 971}
+    assert "padding fillers 971" in render(result, "text")
+    assert "971 padding fillers" in render(result, "markdown")

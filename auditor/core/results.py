@@ -28,6 +28,9 @@ class ArtifactResult:
     paper_counts: dict[str, int] | None = None
     analyses: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # What the loader had to guess (an unknown pre-tokenizer): the counts may be wrong.
+    # Every report format shows these, and stderr repeats them.
+    loader_warnings: list[str] = field(default_factory=list)
     # Per-analysis report sections (corpus statistics, model summary...), by analysis name.
     sections: dict[str, Any] = field(default_factory=dict)
     # The rules that ran on this artifact (its configuration may differ from another's).
@@ -83,8 +86,9 @@ class LintResult:
         return counts
 
     def warnings(self) -> list[str]:
-        """The artifacts' warnings, each said once."""
-        return list(dict.fromkeys(w for a in self.artifacts for w in a.warnings))
+        """The artifacts' warnings for stderr, each said once: the loaders' guesses first."""
+        guesses = (f"{a.description['path']}: {w}" for a in self.artifacts for w in a.loader_warnings)
+        return list(dict.fromkeys([*guesses, *(w for a in self.artifacts for w in a.warnings)]))
 
     def verification_problem(self) -> str | None:
         """Why verification that was asked for did not run (None when it ran or was not asked)."""

@@ -34,6 +34,15 @@ class TransformersBackend:
             return []
         return self._tok(list(texts), add_special_tokens=False)["input_ids"]
 
+    def encode_offsets(self, text: str) -> list[tuple[int, int]] | None:
+        """Byte spans per id; only fast tokenizers know them."""
+        if not getattr(self._tok, "is_fast", False):
+            return None
+        from auditor.loaders.view import char_to_byte_offsets
+
+        spans = self._tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        return char_to_byte_offsets(text, spans)
+
     def decode_batch(self, seqs: Sequence[Sequence[int]]) -> list[str]:
         return [self._tok.decode(list(s), skip_special_tokens=False, clean_up_tokenization_spaces=False) for s in seqs]
 

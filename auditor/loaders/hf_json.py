@@ -55,6 +55,12 @@ class TokenizersBackend:
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self._encode(list(texts), add_special_tokens=False)]
 
+    def encode_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Byte spans of the text per id (`tokenizers` gives character spans)."""
+        from auditor.loaders.view import char_to_byte_offsets
+
+        return char_to_byte_offsets(text, self._tok.encode(text, add_special_tokens=False).offsets)
+
     def encode_flat(self, texts: Sequence[str]) -> FlatEncodings:
         """Many short texts, each encoded exactly as alone, at a fraction of the cost.
 

@@ -1,7 +1,8 @@
 """The configuration files that sit beside a tokenizer (HF folder conventions).
 
 transformers reads `tokenizer_config.json`, `special_tokens_map.json` and the chat
-template next to `tokenizer.json`; flags there (add_bos_token, add_prefix_space,
+template next to `tokenizer.json` (and the stop ids of `generation_config.json` and
+`config.json`); flags there (add_bos_token, add_prefix_space,
 clean_up_tokenization_spaces) change what the tokenizer does at run time. The loader
 reads them once, into `view.facts.files`, so that rules never do I/O.
 """
@@ -12,7 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-JSON_FILES = ("tokenizer_config.json", "special_tokens_map.json", "chat_template.json")
+JSON_FILES = (
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "chat_template.json",
+    "generation_config.json",
+    "config.json",
+)
 TEXT_FILES = ("chat_template.jinja",)
 MAX_BYTES = 16 << 20  # a config file larger than this is not a config file
 

@@ -53,6 +53,20 @@ class SentencePieceBackend:
             return []
         return self._sp.encode(list(texts), out_type=int, num_threads=self._threads)
 
+    def encode_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Byte spans of the original text per id, as sentencepiece aligns them.
+
+        Read from the serialized SentencePieceText (pieces: field 2; begin 4, end 5), so
+        the protobuf package is not needed."""
+        from auditor.loaders.protobuf import fields
+
+        spans = []
+        for num, _wire, piece in fields(self._sp.encode(text, out_type="serialized_proto")):
+            if num == 2:
+                values = {n: v for n, _w, v in fields(piece)}
+                spans.append((int(values.get(4, 0)), int(values.get(5, 0))))
+        return spans
+
     def decode_batch(self, seqs: Sequence[Sequence[int]]) -> list[str]:
         seqs = [list(s) for s in seqs]
         out = self._sp.decode(seqs, num_threads=self._threads) if seqs else []

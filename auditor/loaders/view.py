@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 
+from collections.abc import Sequence
+
 from auditor.core import InputError
 
 
@@ -35,3 +37,12 @@ def check_id_space(path: object, size: int, count: int) -> None:
     """Raise InputError when `size` ids (max id + 1) are far more than the `count` tokens."""
     if size > max(4 * count, MAX_SPARSE_IDS):
         raise InputError(path, f"token id {size - 1} is far beyond the {count} tokens (corrupt ids?)")
+
+
+def char_to_byte_offsets(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Character offsets (what tokenizers and transformers give) as UTF-8 byte offsets."""
+    starts = [0]
+    for ch in text:
+        starts.append(starts[-1] + len(ch.encode("utf-8", "surrogatepass")))
+    last = len(text)
+    return [(starts[min(a, last)], starts[min(b, last)]) for a, b in spans]

@@ -3,7 +3,8 @@
 A reporter renders the result of each command it supports. `lint` results come as a
 `LintResult`; an `audit` result is a `LintResult` too (a lint run with a model), rendered
 like a lint unless the reporter has its own audit layout; `diff` results are a
-`TokenizerDiff`; `config` results are the effective configuration as plain data. A
+`TokenizerDiff`; `config` results are the effective configuration as plain data;
+`encode` results an `EncodeResult`. A
 reporter that does not override a command's method does not support that command, and
 the session refuses the format before any work is done.
 """
@@ -19,8 +20,9 @@ from auditor.core import Finding, LintResult
 
 if TYPE_CHECKING:
     from auditor.preprocessing.diff import TokenizerDiff
+    from auditor.preprocessing.encoding import EncodeResult
 
-COMMANDS = ("lint", "audit", "diff", "config")
+COMMANDS = ("lint", "audit", "diff", "config", "encode")
 # A rule that fires on more tokens than this in one artifact is one aggregated result
 # (SARIF, GitHub annotations) with the list in its properties, not one per token.
 AGGREGATE_OVER = 10
@@ -51,6 +53,9 @@ class Reporter:
         raise NotImplementedError
 
     def config(self, data: Mapping[str, Any]) -> str:
+        raise NotImplementedError
+
+    def encode(self, result: EncodeResult) -> str:
         raise NotImplementedError
 
     @classmethod

@@ -12,6 +12,7 @@ from auditor.reporters.base import Reporter, register
 
 if TYPE_CHECKING:
     from auditor.preprocessing.diff import TokenizerDiff
+    from auditor.preprocessing.encoding import EncodeResult
 
 SCHEMA_VERSION = 1
 
@@ -34,6 +35,7 @@ def report_dict(result: LintResult) -> dict[str, Any]:
         entry["categories"] = a.categories
         entry["paper_counts"] = a.paper_counts
         entry["notes"] = list(a.notes)
+        entry["warnings"] = list(a.loader_warnings)
         entry["analyses"] = list(a.analyses)
         if a.sections:
             entry["sections"] = a.sections
@@ -87,3 +89,8 @@ class JsonReporter(Reporter):
 
     def config(self, data: Mapping[str, Any]) -> str:
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+    def encode(self, result: EncodeResult) -> str:
+        from auditor.reporters.encode import encode_json
+
+        return encode_json(result)

@@ -70,9 +70,11 @@ def render_junit(result: LintResult, *, fail_on: str = "error") -> str:
         total_tests += tests
         total_failures += failures
         total_skipped += skipped
+        warned = "".join(f"warning: {w}\n" for w in art.loader_warnings)
         suites.append(
             f'  <testsuite name={_attr(path)} tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}">\n'
             + "\n".join(cases)
+            + (f"\n    <system-err>{escape(_clean(warned))}</system-err>" if warned else "")
             + "\n  </testsuite>"
         )
     head = (

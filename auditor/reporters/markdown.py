@@ -66,6 +66,10 @@ def render_markdown(result: LintResult, *, fail_on: str = "error", max_per_rule:
             rows = _section_rows(section)
             out += ["", f"**{cell(name)}**", ""]
             out += ["| field | value |", "|---|---|", *rows] if rows else ["(see the JSON report)"]
+        if art.paper_counts is not None and "padding" in art.paper_counts:
+            out.append(f"\n{art.paper_counts['padding']} padding fillers, counted apart.")
+        for warning in art.loader_warnings:
+            out.append(f"\n> **warning:** {cell(warning)}")
         for note in art.notes:
             out.append(f"\n> note: {cell(note)}")
         rules = groups.get(d["path"], [])

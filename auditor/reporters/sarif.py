@@ -143,6 +143,16 @@ def _results(result: LintResult, index: dict[str, int]) -> list[dict[str, Any]]:
     return out
 
 
+def _invocation(result: LintResult) -> dict[str, Any]:
+    """Loader warnings are notifications about the run: its counts rest on a guess."""
+    notes = [
+        {"level": "warning", "message": {"text": w}, "locations": [_location(a.description["path"])]}
+        for a in result.artifacts
+        for w in a.loader_warnings
+    ]
+    return {"executionSuccessful": True} | ({"toolExecutionNotifications": notes} if notes else {})
+
+
 def sarif_dict(result: LintResult) -> dict[str, Any]:
     codes = sorted(set(result.rules_run) | {f.code for f in result.findings})
     classes = [result.rules[c] for c in codes if c in result.rules]
@@ -164,7 +174,7 @@ def sarif_dict(result: LintResult) -> dict[str, Any]:
                 "rules": [_rule_descriptor(c) for c in classes],
             }
         },
-        "invocations": [{"executionSuccessful": True}],
+        "invocations": [_invocation(result)],
         "columnKind": "unicodeCodePoints",
         "results": _results(result, index),
         "properties": properties,

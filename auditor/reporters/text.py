@@ -16,12 +16,14 @@ from auditor.reporters.base import Reporter, register
 
 if TYPE_CHECKING:
     from auditor.preprocessing.diff import TokenizerDiff
+    from auditor.preprocessing.encoding import EncodeResult
 
 _PAPER = (
     ("single_byte", "single-byte"),
     ("special", "special"),
     ("unreachable", "unreachable"),
     ("partial_utf8", "partial UTF-8"),
+    ("padding", "padding fillers"),
 )
 _STYLE = {"error": "1;31", "warning": "1;33", "info": "1;36", "path": "1", "dim": "2", "ok": "32"}
 
@@ -86,7 +88,7 @@ def render_text(
         d = art.description
         lines.append(f"{paint(d['path'], 'path')}  ({d['format']}, {d['vocab_size']} ids, {d['implementation']})")
         if art.paper_counts is not None:
-            counts = " · ".join(f"{label} {art.paper_counts[key]}" for key, label in _PAPER)
+            counts = " · ".join(f"{label} {art.paper_counts[key]}" for key, label in _PAPER if key in art.paper_counts)
             lines.append(f"  paper counts: {counts}")
         if art.categories is not None:
             cats = " · ".join(f"{k} {v}" for k, v in art.categories.items() if v)
@@ -95,6 +97,8 @@ def render_text(
             if name in skip_sections:
                 continue
             lines.append(f"  {name}: {_section_summary(section)}")
+        for warning in art.loader_warnings:
+            lines.append(f"  {paint('warning', 'warning')}: {warning}")
         for note in art.notes:
             lines.append(f"  note: {note}")
         findings = by_artifact.get(d["path"], [])
@@ -210,3 +214,8 @@ class TextReporter(Reporter):
 
     def config(self, data: Mapping[str, Any]) -> str:
         return config_toml(data)
+
+    def encode(self, result: EncodeResult) -> str:
+        from auditor.reporters.encode import encode_text
+
+        return encode_text(result)
