@@ -31,6 +31,7 @@ from auditor.core import (
     first_line,
     is_error_or_panic,
 )
+from auditor.loaders.tiktoken_file import NORMALIZE_CHOICES
 
 app = typer.Typer(
     name="tokaudit",
@@ -132,13 +133,12 @@ SpecialOption = Annotated[
     Optional[list[str]],
     typer.Option("--special", metavar="TEXT=ID", help="Special token of a tiktoken file, as TEXT=ID (repeatable)."),
 ]
-NORMALIZERS = ("nfc", "nfkc", "nfd", "nfkd")
 NormalizeOption = Annotated[
     Optional[str],
     typer.Option(
         "--normalize",
-        help="Unicode normalisation a tiktoken file's text gets before encoding (Qwen: nfc; default: the preset's).",
-        **_choices(NORMALIZERS),
+        help="Unicode normalisation a tiktoken file's text gets before encoding (default: the preset's, nfc for qwen).",
+        **_choices(NORMALIZE_CHOICES),
     ),
 ]
 

@@ -50,6 +50,12 @@ def _normalizer(store: AnalysisStore) -> Any:
     return analyze_normalizer(store.view)
 
 
+def _pretokenizer_family(store: AnalysisStore) -> Any:
+    from auditor.analyses.pretokenizer_family import analyze_pretokenizer_family
+
+    return analyze_pretokenizer_family(store.view)
+
+
 def _lock(store: AnalysisStore) -> Any:
     from auditor.preprocessing.lock import check_lock
 
@@ -118,6 +124,7 @@ ANALYSES: dict[str, Callable[[AnalysisStore], Any]] = {
     # preprocessing: probe strings, normaliser effects, behaviour lock, other implementations
     "probes": _probes,
     "normalizer": _normalizer,
+    "pretokenizer_family": _pretokenizer_family,  # the nearest known family, from the vocabulary
     "lock": _lock,
     "implementations": _implementations,
     # corpora

@@ -62,9 +62,18 @@ ENTRIES = (
     Entry("sentencepiece test: botchan BPE 1k", "sentencepiece/sptest_botchan_en_bpe_1000.model"),
     Entry("sentencepiece test: botchan unigram 1k", "sentencepiece/sptest_botchan_en_unigram_1000.model"),
     Entry("sentencepiece test: kyoto unigram 8k", "sentencepiece/sptest_kyoto_ja_unigram_8000.model"),
-    Entry("Tekken 240718 (Mistral NeMo)", "tekken/tekken_240718.json", dict(zip(COUNT_KEYS, (256, 0, 1307, 1000))), ISSUE),
-    Entry("Tekken 240911 (Pixtral, Small 3)", "tekken/tekken_240911.json", dict(zip(COUNT_KEYS, (256, 0, 1307, 1000))), ISSUE),
-    Entry("GPT-NeoX-20B / Pythia", "shared:gpt-neox-20b/tokenizer.json", dict(zip(COUNT_KEYS, (243, 221, 369, 2))), PAPER),
+    Entry(
+        "Tekken 240718 (Mistral NeMo)", "tekken/tekken_240718.json", dict(zip(COUNT_KEYS, (256, 0, 1307, 1000))), ISSUE
+    ),
+    Entry(
+        "Tekken 240911 (Pixtral, Small 3)",
+        "tekken/tekken_240911.json",
+        dict(zip(COUNT_KEYS, (256, 0, 1307, 1000))),
+        ISSUE,
+    ),
+    Entry(
+        "GPT-NeoX-20B / Pythia", "shared:gpt-neox-20b/tokenizer.json", dict(zip(COUNT_KEYS, (243, 221, 369, 2))), PAPER
+    ),
     Entry("Claude (legacy)", "tokenizer_json/claude_legacy_tokenizer.json"),
     *(
         Entry(f"GGUF {family}", f"gguf_vocab/ggml-vocab-{family}.gguf", published, source)
@@ -262,7 +271,13 @@ def main() -> int:
     else:
         args.out.write_text(text, encoding="utf-8")
         print(f"wrote {args.out}", file=sys.stderr)
-    unexplained = [r["entry"].name for r in rows if "error" not in r for k, *_ in differences(r) if (r["entry"].name, k) not in EXPLANATIONS]
+    unexplained = [
+        r["entry"].name
+        for r in rows
+        if "error" not in r
+        for k, *_ in differences(r)
+        if (r["entry"].name, k) not in EXPLANATIONS
+    ]
     if unexplained:
         print(f"unexplained differences: {', '.join(sorted(set(unexplained)))}", file=sys.stderr)
         return 1

@@ -26,6 +26,7 @@ from rules.preprocessing.implementation_mismatch import ImplementationMismatch
 from rules.preprocessing.lock_mismatch import LockMismatch
 from rules.preprocessing.lossy_normalizer import LossyNormalizer
 from rules.preprocessing.prefix_space import PrefixSpaceMismatch
+from rules.preprocessing.pretokenizer_family import PreTokenizerFamily, PreTokenizerVocabularyMismatch
 from rules.preprocessing.probe_roundtrip import ProbeRoundTrip
 from rules.preprocessing.split_string import SplitPatternIsString
 from rules.preprocessing.stop_tokens import StopTokenMismatch
@@ -57,6 +58,8 @@ BUILTIN_RULES = (
     LockMismatch,
     ImplementationMismatch,
     StopTokenMismatch,
+    PreTokenizerFamily,
+    PreTokenizerVocabularyMismatch,
     CorpusPreprocessingMismatch,
     # corpus
     SingleDocumentMerge,

@@ -83,7 +83,10 @@ def test_tiktoken_ids_and_offsets_match_tiktoken():
     from auditor.loaders.tiktoken_file import PRESETS
 
     enc = tiktoken.Encoding(
-        "r50k", pat_str=PRESETS["r50k_base"].pattern, mergeable_ranks=tiktoken.load.load_tiktoken_bpe(str(path)), special_tokens={}
+        "r50k",
+        pat_str=PRESETS["r50k_base"].pattern,
+        mergeable_ranks=tiktoken.load.load_tiktoken_bpe(str(path)),
+        special_tokens={},
     )
     result = tokenize_texts(view, TEXTS)
     for t in result.texts:
@@ -111,4 +114,4 @@ def test_sentencepiece_offsets_come_from_sentencepiece():
 def test_tokenizers_offsets_are_bytes_not_characters():
     result = tokenize_texts(load_tokenizer(real_file("neox")), ["naïve café"])
     t = result.texts[0]
-    assert t.offsets[-1][1] == len("naïve café".encode("utf-8"))
+    assert t.offsets[-1][1] == len("naïve café".encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import random
@@ -14,7 +15,7 @@ gguf = pytest.importorskip("gguf")
 
 from auditor.core import InputError, MissingExtraError, TokenKind
 from auditor.loaders import load_tokenizer
-from tests.conftest import real_file
+from tests.conftest import real_file, real_path
 
 _WORDS = (
     "the quick brown fox jumps over lazy dog tokenizer vocabulary merges bytes model file "
@@ -161,6 +162,74 @@ def test_gpt2_pre_tokenizer_follows_llama_cpp_names(tmp_path, bpe_tokenizer, pre
     assert view.facts.gguf["pre"] == pre
     ids = view.encode("x 12345!! don't")
     assert view.decode(ids) == "x 12345!! don't"
+
+
+def test_unknown_pre_tokenizer_warns_in_every_report(tmp_path, bpe_tokenizer):
+    view = load_tokenizer(_write_gguf(tmp_path / "odd.gguf", _bpe_kv(bpe_tokenizer, pre="brand-new-pre")))
+    assert view.facts.pre_tokenizer_fallback is True
+    assert view.facts.gguf["pre_tokenizer_family"] is None
+    assert view.pre_tokenize("x 12345!!") == ["x", "Ġ12345", "!!"]  # GPT-2's regex, guessed
+    assert len(view.warnings) == 1
+    warning = view.warnings[0]
+    assert "'brand-new-pre'" in warning and "GPT-2" in warning and "not trustworthy" in warning
+    known = load_tokenizer(_write_gguf(tmp_path / "known.gguf", _bpe_kv(bpe_tokenizer, pre="deepseek-coder")))
+    assert known.warnings == [] and known.facts.gguf["pre_tokenizer_family"] == "deepseek-coder"
+    assert known.pre_tokenize("a = b\tif") == ["a", "Ġ=", "Ġb", "ĉif"]
+
+
+def _with_fillers(kv: dict, extra: list[tuple[str, int]]) -> dict:
+    kv = dict(kv)
+    kv["tokenizer.ggml.tokens"] = list(kv["tokenizer.ggml.tokens"]) + [t for t, _ in extra]
+    kv["tokenizer.ggml.token_type"] = list(kv["tokenizer.ggml.token_type"]) + [ty for _, ty in extra]
+    if "tokenizer.ggml.scores" in kv:
+        kv["tokenizer.ggml.scores"] = list(kv["tokenizer.ggml.scores"]) + [-10000.0] * len(extra)
+    return kv
+
+
+def test_padding_fillers_are_padding_and_never_matched(tmp_path, bpe_tokenizer):
+    """ "[PAD{id}]" at its own id, typed as converters write fillers; look-alikes elsewhere stay tokens."""
+    from auditor.analyses.vocabulary import analyze_vocabulary
+
+    kv = _bpe_kv(bpe_tokenizer)
+    n = len(kv["tokenizer.ggml.tokens"])
+    extra = [
+        (f"[PAD{n}]", 4),  # user-defined: what older converters wrote
+        (f"[PAD{n + 1}]", 5),  # unused: what today's converter writes
+        (f"[PAD{n + 5}]", 4),  # a user token named after another id
+        (f"[PAD{n + 3}]", 3),  # a control token
+        (f"[PAD{n + 4}]", 4),  # declared as the padding token below
+    ]
+    kv = _with_fillers(kv, extra)
+    kv["tokenizer.ggml.padding_token_id"] = n + 4
+    view = load_tokenizer(_write_gguf(tmp_path / "pad.gguf", kv))
+    assert view.facts.gguf["padding_token_ids"] == [n, n + 1]
+    assert view.kinds[n : n + 5] == [TokenKind.PADDING, TokenKind.PADDING] + [
+        TokenKind.USER_DEFINED,
+        TokenKind.CONTROL,
+        TokenKind.USER_DEFINED,
+    ]
+    assert view.token_bytes[n] is None and view.token_bytes[n + 1] is None
+    added = {a.id for a in view.added_tokens}
+    assert n not in added and n + 1 not in added and {n + 2, n + 3, n + 4} <= added
+    assert n not in view.encode(f"x [PAD{n}] y")  # a filler is not matched in text
+    assert view.encode(f"[PAD{n + 5}]") == [n + 2]
+    counts = analyze_vocabulary(view).paper_counts()
+    assert counts["padding"] == 2
+
+
+def test_padding_fillers_of_sentencepiece_vocabularies(tmp_path, spm_model):
+    """Older converters typed SentencePiece fillers unknown: they must not become the unknown token."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(spm_model))
+    kv = _spm_kv(spm_model)
+    n = len(kv["tokenizer.ggml.tokens"])
+    kv = _with_fillers(kv, [(f"[PAD{n}]", 2), (f"[PAD{n + 1}]", 2)])
+    view = load_tokenizer(_write_gguf(tmp_path / "spmpad.gguf", kv))
+    assert view.kinds[n:] == [TokenKind.PADDING, TokenKind.PADDING]
+    assert view.unk_id == sp.unk_id()
+    assert view.facts.gguf["padding_token_ids"] == [n, n + 1]
+    assert view.encode_batch(SAMPLES) == sp.encode(SAMPLES, out_type=int)
 
 
 def test_gpt2_duplicate_and_unused_tokens_keep_every_id(tmp_path, bpe_tokenizer):
@@ -352,11 +421,12 @@ def test_gguf_without_tokenizer_keys(tmp_path):
 
 
 def test_unsupported_tokenizer_model(tmp_path):
-    path = _write_gguf(tmp_path / "bert.gguf", _tiny_bpe_kv(model="bert"))
+    path = _write_gguf(tmp_path / "rwkv.gguf", _tiny_bpe_kv(model="rwkv"))
     with pytest.raises(InputError) as exc:
         load_tokenizer(path)
     assert str(path) in str(exc.value)
-    assert "'bert'" in str(exc.value) and "unsupported" in str(exc.value)
+    assert "'rwkv'" in str(exc.value) and "unsupported" in str(exc.value)
+    assert "\n" not in str(exc.value)
 
 
 def test_bad_version_and_short_arrays(tmp_path):
@@ -398,3 +468,142 @@ def test_real_smollm2_gguf():
     assert view.facts.pre_tokenizer_fallback is False
     assert view.kinds[view.pieces.index("<|im_start|>")] == TokenKind.CONTROL
     assert view.encode("2024") == [view.pieces.index(d) for d in "2024"]  # smollm splits digits
+
+
+# --- bert (WordPiece) and gemma4 ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wordpiece_tokenizer():
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    trainer = trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials, show_progress=False)
+    tok.train_from_iterator(_corpus(), trainer)
+    return tok
+
+
+def _bert_kv(tok) -> dict:
+    """What llama.cpp's converter writes: "▁" before word-initial pieces, "##" dropped, controls as they are."""
+    n = tok.get_vocab_size()
+    pieces = [tok.id_to_token(i) for i in range(n)]
+    special = {tok.token_to_id(t) for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")}
+    tokens = [p if i in special else p[2:] if p.startswith("##") else "▁" + p for i, p in enumerate(pieces)]
+    return {
+        "tokenizer.ggml.model": "bert",
+        "tokenizer.ggml.pre": "default",
+        "tokenizer.ggml.tokens": tokens,
+        "tokenizer.ggml.token_type": [3 if i in special else 1 for i in range(n)],
+        "tokenizer.ggml.unknown_token_id": tok.token_to_id("[UNK]"),
+        "tokenizer.ggml.seperator_token_id": tok.token_to_id("[SEP]"),
+        "tokenizer.ggml.padding_token_id": tok.token_to_id("[PAD]"),
+    }
+
+
+def test_bert_gguf_encodes_like_source_wordpiece(tmp_path, wordpiece_tokenizer):
+    tok = wordpiece_tokenizer
+    view = load_tokenizer(_write_gguf(tmp_path / "bert.gguf", _bert_kv(tok)))
+    n = tok.get_vocab_size()
+    assert view.model_type == "wordpiece" and view.continuation_prefix == "##"
+    assert view.pieces == [tok.id_to_token(i) for i in range(n)]  # the source's spelling
+    assert view.unk_id == tok.token_to_id("[UNK]") and view.kinds[view.unk_id] == TokenKind.UNKNOWN
+    assert view.kinds[tok.token_to_id("[CLS]")] == TokenKind.CONTROL
+    texts = [s for s in SAMPLES if "日本" not in s] + ["Don't PARSE the café", "tokaudit!!"]
+    assert view.encode_batch(texts) == [e.ids for e in tok.encode_batch(texts, add_special_tokens=False)]
+    ids = view.encode("Hello World")
+    assert view.decode(ids) == "hello world"
+    assert view.facts.gguf["model"] == "bert" and view.facts.gguf["normalizer_lowercase"] is True
+
+
+def test_bert_gguf_normalises_as_llama_cpp(tmp_path, wordpiece_tokenizer):
+    """llama.cpp's NFD keeps one code point: a Hangul syllable becomes its leading jamo, and every mark is an accent."""
+    kv = _bert_kv(wordpiece_tokenizer)
+    kv["tokenizer.ggml.tokens"] = list(kv["tokenizer.ggml.tokens"]) + ["▁ᄒ", "▁한", "▁क", "ि"]
+    kv["tokenizer.ggml.token_type"] = list(kv["tokenizer.ggml.token_type"]) + [1, 1, 1, 1]
+    n = len(kv["tokenizer.ggml.tokens"])
+    view = load_tokenizer(_write_gguf(tmp_path / "bert.gguf", kv))
+    assert view.encode("한") == [n - 4]
+    assert view.encode("कि") == [n - 2]  # the vowel sign (a spacing mark) is stripped
+    kv["tokenizer.ggml.normalizer.lowercase"] = False
+    cased = load_tokenizer(_write_gguf(tmp_path / "cased.gguf", kv))
+    assert cased.encode("한") == [n - 3] and cased.encode("कि") == [n - 2, n - 1]
+    assert cased.facts.gguf["normalizer_strip_accents"] is False
+
+
+def _gemma_kv() -> dict:
+    tokens = ["<pad>", "<eos>", "<bos>", "<unk>", "<start>"] + [f"<0x{b:02X}>" for b in range(256)]
+    words = ["▁", "a", "b", "▁a", "ab", "▁ab", "\n", "\n\n", "é"]
+    tokens += words
+    types = [3, 3, 3, 3, 4] + [6] * 256 + [1] * len(words)
+    return {
+        "tokenizer.ggml.model": "gemma4",
+        "tokenizer.ggml.tokens": tokens,
+        "tokenizer.ggml.token_type": types,
+        "tokenizer.ggml.scores": [0.0] * len(tokens),
+        "tokenizer.ggml.merges": ["▁ a", "a b", "▁a b", "\n \n"],
+        "tokenizer.ggml.bos_token_id": 2,
+        "tokenizer.ggml.eos_token_id": 1,
+        "tokenizer.ggml.unknown_token_id": 3,
+    }
+
+
+def test_gemma4_gguf_is_raw_utf8_bpe_with_byte_fallback(tmp_path):
+    kv = _gemma_kv()
+    view = load_tokenizer(_write_gguf(tmp_path / "gemma.gguf", kv))
+    ids = {t: i for i, t in enumerate(kv["tokenizer.ggml.tokens"])}
+    assert not view.byte_level and view.facts.gguf["pre_tokenizer_family"] == "gemma4"
+    assert view.encode("ab a\n\nb") == [ids["ab"], ids["▁a"], ids["\n\n"], ids["b"]]
+    assert view.encode("ü") == [ids["<0xC3>"], ids["<0xBC>"]]  # no token: its UTF-8 bytes
+    assert view.encode("é <start>") == [ids["é"], ids["▁"], ids["<start>"]]
+    assert view.kinds[ids["<0xC3>"]] == TokenKind.BYTE and view.token_bytes[ids["<0xC3>"]] == b"\xc3"
+    assert view.token_bytes[ids["▁ab"]] == b" ab"
+    assert view.decode(view.encode("ab a\n\nbü")) == "ab a\n\nbü"
+
+
+# --- the ggml-vocab files of llama.cpp --------------------------------------------------------
+
+
+@functools.cache
+def _real_vocab(name: str):
+    from auditor.analyses.vocabulary import analyze_vocabulary
+
+    view = load_tokenizer(real_path(f"gguf_vocab/ggml-vocab-{name}.gguf"))
+    return view, analyze_vocabulary(view).paper_counts()
+
+
+@pytest.mark.real
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("deepseek-coder", {"unreachable": 53, "padding": 234}),
+        ("command-r", {"special": 37, "padding": 971}),
+        ("phi-3", {"padding": 53, "unreachable": 0}),
+        ("gpt-2", {"single_byte": 256, "unreachable": 0, "partial_utf8": 216, "special": 1}),
+    ],
+)
+def test_real_ggml_vocab_counts(name, expected):
+    view, counts = _real_vocab(name)
+    assert {k: counts.get(k, 0) for k in expected} == expected
+    assert len(view.facts.gguf["padding_token_ids"]) == expected.get("padding", 0)
+    assert view.warnings == []
+
+
+@pytest.mark.real
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "text", "decoded"),
+    [
+        ("bert-bge", "Hello World, naïve café!", "hello world, naive cafe!"),
+        ("gemma-4", "Hello World,\n\n  naïve café! 日本語", "Hello World,\n\n  naïve café! 日本語"),
+    ],
+)
+def test_real_bert_and_gemma4_vocabularies_round_trip(name, text, decoded):
+    view = load_tokenizer(real_path(f"gguf_vocab/ggml-vocab-{name}.gguf"))
+    ids = view.encode(text)
+    assert ids and view.unk_id not in ids
+    assert view.decode(ids) == decoded

@@ -504,6 +504,8 @@ def explain_unreachable(
         return Cause("control-token", "control token: plain text does not produce it, by design")
     if kind == TokenKind.UNUSED:
         return Cause("unused-token", "declared unused: the tokenizer never produces it")
+    if tb == b"":
+        return Cause("empty-token", "the token stands for no bytes: no text produces it")
     if kind == TokenKind.PADDING:
         return Cause("padding-filler", "a filler added to pad the vocabulary to the embedding size: never trained")
     if kind == TokenKind.BYTE and len(enc) == 1 and view.kinds[enc[0]] != TokenKind.BYTE:

@@ -15,22 +15,29 @@ _HEAD = 4096
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """What a rank file cannot say about itself (tiktoken presets), from the CLI."""
+    """What a rank file cannot say about itself (tiktoken presets), from the CLI.
+
+    `normalize` ("none", "nfc", "nfkc", "nfd", "nfkd") is the Unicode normalisation applied
+    before encoding; it overrides the preset's (the `qwen` preset's is NFC).
+    """
 
     preset: str | None = None
     pattern: str | None = None
     specials: dict[str, int] = field(default_factory=dict)
+    normalize: str | None = None
 
 
 def detect_format(path: Path, head: bytes) -> str:
-    """'gguf', 'tokenizer.json', 'tiktoken' or 'sentencepiece', from the first bytes."""
+    """'gguf', 'tekken', 'tokenizer.json', 'tiktoken' or 'sentencepiece', from the first bytes."""
     if not head:
         raise InputError(path, "empty file")
     if head.startswith(b"GGUF"):
         return "gguf"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{"):
-        return "tokenizer.json"
+        from auditor.loaders.tekken import looks_like_tekken
+
+        return "tekken" if looks_like_tekken(stripped) else "tokenizer.json"
     from auditor.loaders.tiktoken_file import looks_like_tiktoken
 
     if looks_like_tiktoken(stripped):
@@ -39,7 +46,9 @@ def detect_format(path: Path, head: bytes) -> str:
     # text file can start with "\n" too, but then it is all printable text.
     if head[:1] == b"\x0a" and not _looks_like_text(head):
         return "sentencepiece"
-    raise InputError(path, "unknown format: not a tokenizer.json, SentencePiece model, tiktoken rank file or GGUF file")
+    raise InputError(
+        path, "unknown format: not a tokenizer.json, tekken JSON, SentencePiece model, tiktoken rank file or GGUF file"
+    )
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -74,8 +83,8 @@ def load_tokenizer(path: str | os.PathLike[str], options: LoadOptions | None = N
     except OSError as exc:  # the file went away or became unreadable after its first bytes
         raise InputError(p, f"cannot read ({exc.strerror or exc})") from None
     view.source_files = (str(p),)
-    if fmt != "tiktoken" and (options.preset or options.pattern or options.specials):
-        view.notes.append("--preset, --pattern and --special apply to tiktoken rank files only: ignored")
+    if fmt != "tiktoken" and (options.preset or options.pattern or options.specials or options.normalize):
+        view.notes.append("--preset, --pattern, --special and --normalize apply to tiktoken rank files only: ignored")
     return _with_neighbours(view, p.parent)
 
 
@@ -100,22 +109,31 @@ def _load_file(p: Path, fmt: str, options: LoadOptions) -> TokenizerView:
 
         return load_tokenizer_json(p)
     data = p.read_bytes()
+    if fmt == "tekken":
+        from auditor.loaders.tekken import load_tekken
+
+        return load_tekken(p, data)
     if fmt == "tiktoken":
         from auditor.loaders.tiktoken_file import load_tiktoken
 
         return load_tiktoken(
-            p, data, preset=options.preset, pattern=options.pattern, specials=dict(options.specials) or None
+            p,
+            data,
+            preset=options.preset,
+            pattern=options.pattern,
+            specials=dict(options.specials) or None,
+            normalize=options.normalize,
         )
     from auditor.loaders.sentencepiece_model import load_sentencepiece
 
     return load_sentencepiece(p, data)
 
 
-_FOLDER_FILES = ("tokenizer.json", "tokenizer.model", "*.tiktoken", "*.gguf")
+_FOLDER_FILES = ("tokenizer.json", "tokenizer.model", "*.tiktoken", "*.gguf", "tekken*.json")
 
 
 def _load_folder(folder: Path, options: LoadOptions) -> TokenizerView:
-    """An HF-style folder: tokenizer.json first, then tokenizer.model, a rank file, a GGUF, slow files."""
+    """An HF-style folder: tokenizer.json first, then tokenizer.model, a rank file, a GGUF, a tekken file, slow files."""
     for pattern in _FOLDER_FILES:
         matches = sorted(folder.glob(pattern))
         if len(matches) > 1:
@@ -128,6 +146,6 @@ def _load_folder(folder: Path, options: LoadOptions) -> TokenizerView:
 
         return load_slow_folder(folder)
     raise UserError(
-        f"{folder}: no tokenizer found (looked for tokenizer.json, tokenizer.model, *.tiktoken, *.gguf, "
+        f"{folder}: no tokenizer found (looked for tokenizer.json, tokenizer.model, *.tiktoken, *.gguf, tekken*.json, "
         "vocab.json/merges.txt, vocab.txt)"
     )

@@ -2,9 +2,10 @@
 
 Only the metadata is read (`gguf.GGUFReader` memory-maps the file, so multi-GB models
 cost no tensor reads). "llama" vocabularies become a SentencePiece BPE ModelProto (the
-llama.cpp SPM tokenizer merges by piece score, as SentencePiece BPE does); "gpt2"
-vocabularies become a byte-level BPE `tokenizers.Tokenizer` whose pre-tokenizer uses the
-regexes llama.cpp picks for `tokenizer.ggml.pre`.
+llama.cpp SPM tokenizer merges by piece score, as SentencePiece BPE does); "gpt2" and
+"gemma4" vocabularies become a BPE `tokenizers.Tokenizer` whose pre-tokenizer uses the
+regexes llama.cpp picks for `tokenizer.ggml.pre` (`auditor.loaders.pretokenizers`);
+"bert" vocabularies become a WordPiece tokenizer (`auditor.loaders.gguf_wordpiece`).
 """
 
 from __future__ import annotations
@@ -21,62 +22,16 @@ from auditor.core import (
     TokenKind,
     first_line,
 )
+from auditor.loaders.pretokenizers import FAMILIES, family_for_gguf_pre
 from auditor.loaders.sentencepiece_model import KIND_OF_TYPE
 from auditor.loaders.view import BYTE_PIECE
 
 # GGUF token types (llama.cpp / gguf.TokenType)
 _NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED, _UNUSED, _BYTE = 1, 2, 3, 4, 5, 6
 
-# Pre-tokenizer regexes, as llama.cpp (src/llama-vocab.cpp) applies them for each
-# `tokenizer.ggml.pre` name: every regex splits the pieces the previous one left,
-# keeping matched and unmatched spans (a Split "Isolated" each).
-_GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
-_CONTRACTIONS = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
-_LLAMA3 = _CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-_QWEN2 = _CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-
-_PRE_FAMILIES: dict[str, tuple[list[str], bool, tuple[str, ...]]] = {
-    # family: (regexes, ignore_merges, names)
-    "default": ([r"[\p{P}\$\+<=>\^~\|]+", _GPT2, r"\p{N}+", r"[0-9][0-9][0-9]"], False, ("default",)),
-    "gpt2": (
-        [_GPT2],
-        False,
-        (
-            "gpt-2",
-            "phi-2",
-            "jina-es",
-            "jina-de",
-            "jina-v2-es",
-            "jina-v2-de",
-            "jina-v1-en",
-            "jina-v2-code",
-            "roberta-bpe",
-            "gigachat",
-            "mpt",
-            "olmo",
-            "jais",
-            "exaone4",
-        ),
-    ),
-    "llama3": (
-        [_LLAMA3],
-        True,
-        ("llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral"),
-    ),
-    "llama3-merges": ([_LLAMA3], False, ("dbrx", "smaug-bpe", "glm4", "chatglm-bpe")),
-    "starcoder": (
-        [r"\p{N}", _GPT2],
-        False,
-        ("starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"),
-    ),
-    "qwen2": ([_QWEN2], False, ("qwen2", "deepseek-r1-qwen", "megrez", "stablelm2", "hunyuan")),
-    "falcon": ([r"[\p{P}\$\+<=>\^~\|`]+", _GPT2, r"[0-9][0-9][0-9]"], False, ("falcon",)),
-}
-_PRE_TABLE: dict[str, tuple[str, list[str], bool]] = {
-    name: (family, regexes, ignore) for family, (regexes, ignore, names) in _PRE_FAMILIES.items() for name in names
-}
-
 _ID_KEYS = ("bos", "eos", "eot", "eom", "unknown", "seperator", "padding", "mask")
+_MODELS = ("llama", "gpt2", "gemma4", "bert")
+_FILLER_TYPES = (_UNKNOWN, _USER_DEFINED, _UNUSED)
 
 
 class _Truncated(Exception):
@@ -100,9 +55,10 @@ def load_gguf(path: Path) -> TokenizerView:
     model = meta.scalar("tokenizer.ggml.model", str)
     if model is None:
         raise InputError(path, "GGUF file has tokens but no tokenizer.ggml.model: the tokenizer type is unknown")
-    if model not in ("llama", "gpt2"):
+    if model not in _MODELS:
         raise InputError(
-            path, f"unsupported GGUF tokenizer model '{model}' (tokaudit reads 'llama' and 'gpt2' vocabularies)"
+            path,
+            f"unsupported GGUF tokenizer model '{model}' (tokaudit reads {', '.join(repr(m) for m in _MODELS)} vocabularies)",
         )
     n = len(tokens)
     types = meta.numbers("tokenizer.ggml.token_type", n, int) or [_NORMAL] * n
@@ -136,14 +92,61 @@ def load_gguf(path: Path) -> TokenizerView:
     }
     for key in _ID_KEYS:
         info[f"{key}_token_id"] = meta.scalar(f"tokenizer.ggml.{key}_token_id", int)
+    padding = _padding_ids(tokens, types, info)
+    info["padding_token_ids"] = padding
+    for i in padding:
+        types[i] = _UNUSED  # never matched in text, whatever type the converter wrote
 
     if model == "llama":
         view = _spm_view(path, tokens, scores, types, info)
+    elif model == "bert":
+        from auditor.loaders.gguf_wordpiece import wordpiece_view
+
+        # llama.cpp: lowercase unless told otherwise, and accents go with the case unless told.
+        lowercase = meta.scalar("tokenizer.ggml.normalizer.lowercase", bool)
+        info["normalizer_lowercase"] = True if lowercase is None else lowercase
+        strip = meta.scalar("tokenizer.ggml.normalizer.strip_accents", bool)
+        info["normalizer_strip_accents"] = info["normalizer_lowercase"] if strip is None else strip
+        view = wordpiece_view(path, tokens, types, first, info)
     else:
         info["has_merges"] = reader.get_field("tokenizer.ggml.merges") is not None
         merges, _bad = meta.strings("tokenizer.ggml.merges")
         view = _bpe_view(path, tokens, types, merges, first, info)
-    return view
+    return _mark_padding(view, padding)
+
+
+def _padding_ids(tokens: list[str], types: list[int], info: dict) -> list[int]:
+    """Fillers llama.cpp's converter writes for ids the tokenizer has no token for.
+
+    The converter names a filler "[PAD{id}]" after its own id and types it unused (older
+    converters: user-defined for BPE vocabularies, unknown for SentencePiece ones). A real
+    token of that name elsewhere, typed normal or control, or named as one of the
+    tokenizer's special ids (bos, eos, pad, ...) is not a filler.
+    """
+    declared = {info[f"{key}_token_id"] for key in _ID_KEYS}
+    return [
+        i
+        for i, t in enumerate(tokens)
+        if t.startswith("[PAD") and types[i] in _FILLER_TYPES and t == f"[PAD{i}]" and i not in declared
+    ]
+
+
+def _mark_padding(view: TokenizerView, padding: list[int]) -> TokenizerView:
+    """Fillers are PADDING: no bytes, no added token, never the unknown token."""
+    if not padding:
+        return view
+    kinds = list(view.kinds)
+    token_bytes = list(view.token_bytes)
+    for i in padding:
+        kinds[i], token_bytes[i] = TokenKind.PADDING, None
+    pad = set(padding)
+    return dataclasses.replace(
+        view,
+        kinds=kinds,
+        token_bytes=token_bytes,
+        added_tokens=[a for a in view.added_tokens if a.id not in pad],
+        unk_id=None if view.unk_id in pad else view.unk_id,
+    )
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -335,7 +338,7 @@ def _spm_view(path: Path, tokens: list[str], scores: list[float], types: list[in
 def _bpe_view(
     path: Path, tokens: list[str], types: list[int], merges: list[str], first: dict[str, int], info: dict
 ) -> TokenizerView:
-    """A byte-level BPE `tokenizers.Tokenizer` built from its tokenizer.json spec."""
+    """A BPE `tokenizers.Tokenizer` built from its tokenizer.json spec, split as llama.cpp splits."""
     from tokenizers import Tokenizer
 
     from auditor.loaders.bytelevel import piece_to_bytes
@@ -347,18 +350,13 @@ def _bpe_view(
     )
 
     pre = info["pre"]
-    if not pre:
-        family, regexes, ignore_merges = _PRE_TABLE["default"]  # llama.cpp's choice when the key is missing
-        fallback = False
-    elif pre in _PRE_TABLE:
-        family, regexes, ignore_merges = _PRE_TABLE[pre]
-        fallback = False
-    else:
-        family, regexes, ignore_merges = _PRE_TABLE["gpt-2"]
-        fallback = True
-    info["pre_tokenizer_family"] = None if fallback else family
-    info["pre_tokenizer_regexes"] = list(regexes)
-    info["ignore_merges"] = ignore_merges
+    # llama.cpp ignores tokenizer.ggml.pre for "gemma4" vocabularies: they always split its way.
+    found = FAMILIES["gemma4"] if info["model"] == "gemma4" else family_for_gguf_pre(pre)
+    fallback = found is None
+    family = found or FAMILIES["gpt2"]
+    info["pre_tokenizer_family"] = None if fallback else family.name
+    info["pre_tokenizer_regexes"] = list(family.regexes)
+    info["ignore_merges"] = family.ignore_merges
 
     vocab = dict(first)
     pairs: list[list[str]] = []
@@ -378,16 +376,34 @@ def _bpe_view(
             added.append(added_token_spec(i, tokens[i], special=t != _USER_DEFINED, normalized=False))
     # "a b" strings when unambiguous (every tokenizers version reads them), else pairs.
     merge_spec: list[Any] = pairs if any(" " in a or " " in b for a, b in pairs) else [f"{a} {b}" for a, b in pairs]
-    splits = [{"type": "Split", "pattern": {"Regex": r}, "behavior": "Isolated", "invert": False} for r in regexes]
+    splits: list[dict[str, Any]] = [
+        {"type": "Split", "pattern": {"Regex": r}, "behavior": "Isolated", "invert": False} for r in family.regexes
+    ]
+    normalizer = None
+    if family.byte_level:
+        byte_fallback = False
+        splits.append({"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False})
+        decoder: dict[str, Any] = {
+            "type": "ByteLevel",
+            "add_prefix_space": True,
+            "trim_offsets": True,
+            "use_regex": True,
+        }
+    else:
+        # Raw UTF-8 pieces: characters no token covers fall back to their <0xNN> tokens.
+        byte_fallback = any(t == _BYTE for t in types)
+        steps: list[dict[str, Any]] = []
+        if family.escape_whitespaces:
+            normalizer = {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}
+            steps.append({"type": "Replace", "pattern": {"String": "▁"}, "content": " "})
+        steps += [{"type": "ByteFallback"}, {"type": "Fuse"}]
+        decoder = {"type": "Sequence", "decoders": steps}
     spec = tokenizer_json_spec(
-        bpe_model_spec(vocab, merge_spec, ignore_merges=ignore_merges),
+        bpe_model_spec(vocab, merge_spec, ignore_merges=family.ignore_merges, byte_fallback=byte_fallback),
         added_tokens=added,
-        pre_tokenizer={
-            "type": "Sequence",
-            "pretokenizers": splits
-            + [{"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}],
-        },
-        decoder={"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        normalizer=normalizer,
+        pre_tokenizer={"type": "Sequence", "pretokenizers": splits},
+        decoder=decoder,
     )
     try:
         tok = Tokenizer.from_str(json.dumps(spec))
@@ -406,12 +422,12 @@ def _bpe_view(
             kind, data = view.kinds[i], view.token_bytes[i]
         else:
             kind = KIND_OF_TYPE.get(t, TokenKind.NORMAL)
-            if kind == TokenKind.BYTE:
+            if kind == TokenKind.BYTE and family.byte_level:
                 kind = TokenKind.NORMAL
             if kind in (TokenKind.CONTROL, TokenKind.UNKNOWN):
                 data = None
-            elif kind == TokenKind.USER_DEFINED:
-                data = tokens[i].encode("utf-8")
+            elif kind == TokenKind.USER_DEFINED or not family.byte_level:
+                data = tokens[i].replace("▁", " ").encode("utf-8")
             else:
                 data = piece_to_bytes(tokens[i])
         if t == _UNKNOWN:
@@ -423,9 +439,14 @@ def _bpe_view(
     unk_ids = [i for i, t in enumerate(types) if t == _UNKNOWN]
     facts = view.facts.with_facts(gguf=info, pre_tokenizer_fallback=fallback)
     notes = list(view.notes)
+    warnings = list(view.warnings)
     if fallback:
         notes.append(f"unknown tokenizer.ggml.pre {pre!r}: the GPT-2 pre-tokenizer regex was used")
-    elif not pre:
+        warnings.append(
+            f"tokenizer.ggml.pre {pre!r} is not a pre-tokenizer llama.cpp knows (llama.cpp refuses this file): "
+            "the GPT-2 regex was guessed, so counts that depend on pre-tokenization are not trustworthy"
+        )
+    elif not pre and info["model"] == "gpt2":
         notes.append("no tokenizer.ggml.pre: llama.cpp's default pre-tokenizer regexes were used")
     return dataclasses.replace(
         view,
@@ -435,4 +456,5 @@ def _bpe_view(
         unk_id=unk_ids[0] if unk_ids else None,
         facts=facts,
         notes=notes,
+        warnings=warnings,
     )

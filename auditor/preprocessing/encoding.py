@@ -92,4 +92,3 @@ def byte_offsets(view: TokenizerView, text: str, ids: Sequence[int]) -> tuple[tu
         spans.append((at, at + len(data)))
         at += len(data)
     return tuple(spans) if b"".join(view.token_bytes[i] or b"" for i in ids) == text.encode("utf-8") else None
-

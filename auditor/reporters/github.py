@@ -30,7 +30,9 @@ def _line(level: str, artifact: str, title: str, message: str) -> str:
 
 def render_github(result: LintResult, *, fail_on: str = "error") -> str:
     lines = [
-        _line("warning", a.description["path"], "tokaudit loader", w) for a in result.artifacts for w in a.loader_warnings
+        _line("warning", a.description["path"], "tokaudit loader", w)
+        for a in result.artifacts
+        for w in a.loader_warnings
     ]
     for artifact, code, items in rule_groups(result):
         fresh = [f for f in items if not f.baselined]
